@@ -1,0 +1,340 @@
+"""The console's data: organizations and their members, products, applications,
+bills with their lines, and orders. See shared/DESIGN.md for what each field means."""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+from .money import (
+    CURRENCY_CHOICES,
+    MONEY_DECIMAL_PLACES,
+    MONEY_MAX_DIGITS,
+    UNIT_PRICE_DECIMAL_PLACES,
+    UNIT_PRICE_MAX_DIGITS,
+)
+
+TIME_ZONE_CHOICES = [(name, name) for name in sorted(zoneinfo.available_timezones())]
+
+
+def money_field(**kwargs) -> models.DecimalField:
+    return models.DecimalField(
+        max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES, **kwargs
+    )
+
+
+class OrganizationQuerySet(models.QuerySet):
+    def for_user(self, user) -> OrganizationQuerySet:
+        """The organizations `user` is a member of: all a user may ever see."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(memberships__user=user)
+
+
+class Organization(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80, unique=True)
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, default="USD")
+    time_zone = models.CharField(max_length=64, choices=TIME_ZONE_CHOICES, default="UTC")
+    # The payer tax profile; each bill keeps a snapshot of it as it was at issue time.
+    legal_name = models.CharField(max_length=200)
+    tax_id = models.CharField("tax ID", max_length=64, blank=True)
+    address = models.TextField(blank=True)
+    country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2 code, e.g. DE.")
+    billing_email = models.EmailField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OrganizationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        OWNER = "owner", "Owner"
+        FINANCE = "finance", "Finance"
+        MEMBER = "member", "Member"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "organization"], name="membership_unique_user_organization"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.organization} ({self.get_role_display()})"
+
+
+class ProductQuerySet(models.QuerySet):
+    def in_use_by(self, organization: Organization | None) -> ProductQuerySet:
+        """Products the organization has been billed for."""
+        if organization is None:
+            return self.none()
+        used = Bill.objects.filter(organization=organization).values("product_id")
+        return self.filter(pk__in=used)
+
+
+class Product(models.Model):
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=100, unique=True)
+    usage_unit = models.CharField(
+        max_length=40, help_text="Plural noun for what usage counts, e.g. messages."
+    )
+    description = models.TextField(blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    objects = ProductQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["position", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TenantQuerySet(models.QuerySet):
+    """Rows that belong to one organization; views start every query here."""
+
+    def for_organization(self, organization: Organization | None):
+        if organization is None:
+            return self.none()
+        return self.filter(organization=organization)
+
+
+class Application(models.Model):
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="applications"
+    )
+    name = models.CharField(max_length=200)
+    app_key = models.CharField("AppKey", max_length=64, unique=True)
+    app_id = models.CharField("application ID", max_length=64)
+    whatsapp_business_account = models.CharField(
+        "WhatsApp Business Account",
+        max_length=64,
+        blank=True,
+        help_text="The WABA ID, for applications that send WhatsApp messages.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "app_id"], name="application_unique_app_id"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.app_key})"
+
+
+class BillQuerySet(TenantQuerySet):
+    def pending(self) -> BillQuerySet:
+        return self.filter(status=Bill.Status.PENDING)
+
+
+class Bill(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        CLEARED = "cleared", "Cleared"
+
+    number = models.CharField(max_length=32, unique=True, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="bills")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="bills")
+    application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="bills")
+    # Part of a bill's identity: one bill per WABA for WhatsApp, "" otherwise.
+    whatsapp_business_account = models.CharField(
+        "WhatsApp Business Account", max_length=64, blank=True, default=""
+    )
+    billing_cycle = models.DateField(help_text="The first day of the month the bill covers.")
+    service_usage = models.PositiveBigIntegerField(
+        help_text="Quantity used in the cycle, in the product's unit."
+    )
+    consumption_amount = money_field(help_text="The sum of the bill's lines.")
+    overdraft_amount = money_field(
+        default=0, help_text="The part of the consumption the prepaid balance did not cover."
+    )
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    bill_date = models.DateField(help_text="The day the bill was issued.")
+    cleared_at = models.DateTimeField(null=True, blank=True)
+    # Payer tax information as it was when the bill was issued.
+    payer_legal_name = models.CharField(max_length=200)
+    payer_tax_id = models.CharField("payer tax ID", max_length=64, blank=True)
+    payer_address = models.TextField(blank=True)
+    payer_country = models.CharField(max_length=2)
+    payer_email = models.EmailField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = BillQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-billing_cycle", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "organization",
+                    "product",
+                    "application",
+                    "whatsapp_business_account",
+                    "billing_cycle",
+                ],
+                name="bill_one_per_cycle",
+            ),
+            models.CheckConstraint(
+                condition=Q(consumption_amount__gte=0), name="bill_consumption_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(overdraft_amount__gte=0)
+                & Q(overdraft_amount__lte=models.F("consumption_amount")),
+                name="bill_overdraft_within_consumption",
+            ),
+            models.CheckConstraint(
+                condition=Q(billing_cycle__day=1), name="bill_cycle_first_of_month"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "cleared"]), name="bill_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="pending", cleared_at__isnull=True)
+                | Q(status="cleared", cleared_at__isnull=False),
+                name="bill_cleared_at_matches_status",
+            ),
+        ]
+        indexes = [
+            # The bill list: one organization's bills, newest cycle first.
+            models.Index(
+                fields=["organization", "-billing_cycle", "-id"], name="bill_org_cycle_idx"
+            ),
+            # The top navigation badge and "Bills to be paid".
+            models.Index(
+                fields=["organization", "status", "-billing_cycle"], name="bill_org_status_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    def get_absolute_url(self) -> str:
+        return reverse("bills:detail", args=[self.pk])
+
+    @property
+    def cycle_label(self) -> str:
+        return self.billing_cycle.strftime("%Y-%m")
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == self.Status.PENDING
+
+
+class BillLine(models.Model):
+    bill = models.ForeignKey(Bill, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveSmallIntegerField()
+    description = models.CharField(max_length=200)
+    quantity = models.PositiveBigIntegerField()
+    unit = models.CharField(max_length=40)
+    unit_price = models.DecimalField(
+        max_digits=UNIT_PRICE_MAX_DIGITS, decimal_places=UNIT_PRICE_DECIMAL_PLACES
+    )
+    amount = money_field(help_text="quantity x unit price, rounded to the currency.")
+
+    class Meta:
+        ordering = ["bill", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["bill", "position"], name="billline_unique_position"),
+            models.CheckConstraint(
+                condition=Q(unit_price__gte=0) & Q(amount__gte=0),
+                name="billline_amounts_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.description
+
+
+class Order(models.Model):
+    class Type(models.TextChoices):
+        NEW_PURCHASE = "new_purchase", "New Purchase"
+        TOP_UP = "top_up", "Prepaid Top-up"
+        SUPPLEMENTARY_PAYMENT = "supplementary_payment", "Supplementary Payment"
+        RENEWAL = "renewal", "Renewal"
+        UPGRADE = "upgrade", "Upgrade"
+
+    class Status(models.TextChoices):
+        UNPAID = "unpaid", "Unpaid"
+        PAID = "paid", "Paid"
+        CLOSED = "closed", "Closed"
+
+    class PaymentMethod(models.TextChoices):
+        NONE = "", "Not paid yet"
+        BANK_TRANSFER = "bank_transfer", "Bank transfer"
+        CARD = "card", "Credit card"
+        BALANCE = "balance", "Account balance"
+
+    number = models.CharField(max_length=32, unique=True, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="orders")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="orders")
+    order_type = models.CharField(max_length=32, choices=Type.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.UNPAID)
+    amount = money_field()
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    payment_method = models.CharField(
+        max_length=32, choices=PaymentMethod.choices, blank=True, default=""
+    )
+    ordered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="orders",
+    )
+    ordered_at = models.DateTimeField()
+    # A Supplementary Payment order settles the overdraft of this bill.
+    bill = models.ForeignKey(
+        Bill, on_delete=models.PROTECT, null=True, blank=True, related_name="orders"
+    )
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-ordered_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="order_amount_positive"),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "-ordered_at"], name="order_org_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class Sequence(models.Model):
+    """A named counter for numbers that are sequential and never reused."""
+
+    name = models.CharField(max_length=64, primary_key=True)
+    last_value = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.last_value}"
