@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import template
+
+from ..money import format_money
+
+register = template.Library()
+
+
+@register.filter
+def money(amount: Decimal | None, currency: str) -> str:
+    """`{{ bill.consumption_amount|money:bill.currency }}` -> `1,234.50`."""
+    return format_money(amount, currency)
+
+
+@register.filter
+def quantity(value: int | None) -> str:
+    return "" if value is None else f"{value:,}"

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from . import views
+
+app_name = "bills"
+
+urlpatterns = [
+    path("bills/", views.bill_list, name="list"),
+    path("bills/<int:pk>/", views.bill_detail, name="detail"),
+    path("market/", views.product_market, name="market"),
+    path("orders/", views.order_list, name="orders"),
+    path("organization/switch/", views.switch_organization, name="switch_organization"),
+]
