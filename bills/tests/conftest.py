@@ -1,0 +1,181 @@
+from __future__ import annotations
+
+import datetime as dt
+import os
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from bills.models import Application, Membership, Organization, Product
+from bills.services import LineItem, bill_issue
+
+PASSWORD = "correct-horse-battery-staple"
+CHROMIUM = "/usr/bin/chromium"
+
+
+def make_organization(slug: str, **fields) -> Organization:
+    defaults = {
+        "name": slug.title(),
+        "currency": "USD",
+        "legal_name": f"{slug.title()} Ltd.",
+        "tax_id": f"TAX-{slug.upper()}",
+        "address": "1 Main Street\nSpringfield",
+        "country": "US",
+        "billing_email": f"billing@{slug}.example",
+    }
+    return Organization.objects.create(slug=slug, **(defaults | fields))
+
+
+def make_user(username: str, organization: Organization | None = None, role=None):
+    user = get_user_model().objects.create_user(username, f"{username}@example.com", PASSWORD)
+    if organization is not None:
+        Membership.objects.create(
+            user=user, organization=organization, role=role or Membership.Role.MEMBER
+        )
+    return user
+
+
+@pytest.fixture
+def organization(db) -> Organization:
+    return make_organization("acme", name="Acme Messaging")
+
+
+@pytest.fixture
+def other_organization(db) -> Organization:
+    return make_organization("globex", name="Globex Corporation", currency="EUR", country="DE")
+
+
+@pytest.fixture
+def member(organization):
+    return make_user("alice", organization, Membership.Role.OWNER)
+
+
+@pytest.fixture
+def second_member(organization):
+    return make_user("bob", organization)
+
+
+@pytest.fixture
+def outsider(other_organization):
+    return make_user("mallory", other_organization, Membership.Role.OWNER)
+
+
+@pytest.fixture
+def products(db) -> dict[str, Product]:
+    from bills.demo import ensure_products
+
+    return ensure_products()
+
+
+@pytest.fixture
+def application(organization) -> Application:
+    return Application.objects.create(
+        organization=organization, name="Acme Shop", app_key="acmekey0001", app_id="100001"
+    )
+
+
+@pytest.fixture
+def whatsapp_application(organization) -> Application:
+    return Application.objects.create(
+        organization=organization,
+        name="Acme Support",
+        app_key="acmekey0002",
+        app_id="100002",
+        whatsapp_business_account="104857600123456",
+    )
+
+
+@pytest.fixture
+def other_application(other_organization) -> Application:
+    return Application.objects.create(
+        organization=other_organization, name="Globex App", app_key="globexkey01", app_id="900001"
+    )
+
+
+@pytest.fixture
+def make_bill(products):
+    """Issue a bill through the real service; lines default to one App Push line."""
+
+    def make(
+        application: Application,
+        cycle: str = "2026-10",
+        product: str = "app_push",
+        lines: list[LineItem] | None = None,
+        overdraft: str = "0.00",
+    ):
+        year, month = map(int, cycle.split("-"))
+        billing_cycle = dt.date(year, month, 1)
+        return bill_issue(
+            organization=application.organization,
+            product=products[product],
+            application=application,
+            billing_cycle=billing_cycle,
+            bill_date=(billing_cycle + dt.timedelta(days=35)).replace(day=3),
+            lines=lines
+            or [
+                LineItem("Push notifications delivered", 1_000_000, "messages", Decimal("0.00015"))
+            ],
+            overdraft_amount=Decimal(overdraft),
+        )
+
+    return make
+
+
+@pytest.fixture
+def bill(make_bill, application):
+    return make_bill(application)
+
+
+@pytest.fixture
+def member_client(client, member):
+    client.force_login(member)
+    return client
+
+
+# Real-browser tests ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's Chromium, driven by Playwright (which cannot download its own browsers here)."""
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls that tests
+    # make next to it are still plain synchronous code.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: run scripts/test, which installs Debian's chromium")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium, live_server):
+    context = chromium.new_context(
+        base_url=live_server.url, viewport={"width": 1366, "height": 900}
+    )
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def log_in(page, username: str, password: str = PASSWORD) -> None:
+    page.goto("/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_load_state()

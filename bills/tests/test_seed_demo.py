@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core.management import call_command
+from django.db.models import Sum
+
+from bills.models import Application, Bill, BillLine, Order, Organization
+from bills.services import bill_number
+
+pytestmark = pytest.mark.django_db
+
+
+def snapshot() -> list[tuple]:
+    return [
+        *Bill.objects.order_by("number").values_list(
+            "number", "consumption_amount", "overdraft_amount", "status", "cleared_at"
+        ),
+        *BillLine.objects.order_by("bill__number", "position").values_list("amount"),
+        *Order.objects.order_by("number").values_list("number", "amount", "status"),
+    ]
+
+
+def test_running_it_twice_changes_nothing():
+    call_command("seed_demo")
+    first = snapshot()
+
+    call_command("seed_demo")
+
+    assert snapshot() == first
+    assert Bill.objects.count() == 264
+
+
+def test_its_lines_add_up_to_each_bill():
+    call_command("seed_demo")
+
+    for bill in Bill.objects.annotate(lines_total=Sum("lines__amount")):
+        assert bill.lines_total == bill.consumption_amount, bill.number
+        assert 0 <= bill.overdraft_amount <= bill.consumption_amount
+
+
+def test_it_builds_a_realistic_mix():
+    call_command("seed_demo")
+
+    assert Organization.objects.count() == 2
+    assert Bill.objects.values("billing_cycle").distinct().count() == 24
+    assert Bill.objects.filter(status=Bill.Status.PENDING).exists()
+    assert Bill.objects.filter(status=Bill.Status.CLEARED).exists()
+    assert Bill.objects.filter(overdraft_amount__gt=0).exists()
+    assert Order.objects.filter(order_type=Order.Type.SUPPLEMENTARY_PAYMENT).exists()
+    for waba_app in Application.objects.exclude(whatsapp_business_account=""):
+        assert {b.product.code for b in waba_app.bills.all()} == {"whatsapp"}
+        assert (
+            waba_app.bills.exclude(
+                whatsapp_business_account=waba_app.whatsapp_business_account
+            ).count()
+            == 0
+        )
+
+
+def test_bill_numbers_follow_the_cycle():
+    assert bill_number(dt.date(2026, 10, 1), 123) == "BILL-202610-000123"
