@@ -57,8 +57,15 @@ stamp=".venv/.requirements.sha256"
 wanted="$(sha256sum requirements.txt | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
   echo "==> Installing requirements.txt into .venv"
-  .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
-  .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt
+  pip_install() {
+    # Some machines' pip configuration names local mirrors that do not exist; pip warns
+    # once per package about them, which is noise, not news.
+    .venv/bin/python -m pip install -q --disable-pip-version-check "$@" 2>&1 \
+      | { grep -v "is ignored: it is neither a file nor a directory" || true; }
+    return "${PIPESTATUS[0]}"
+  }
+  pip_install --upgrade pip
+  pip_install -r requirements.txt
   echo "$wanted" > "$stamp"
 fi
 
