@@ -1,0 +1,298 @@
+"""Bills as a spreadsheet: an .xlsx (openpyxl, write-only) and its CSV twin.
+
+Knows nothing of requests or the database: both writers take rows (tuples in
+`COLUMNS` order, as `bills.views` reads them with `values_list`) and write bytes to a
+binary file object, one row at a time, so memory stays flat at any row count.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from collections.abc import Iterable, Sequence
+from contextlib import suppress
+from dataclasses import dataclass, field
+from decimal import Decimal
+from itertools import chain, islice
+from typing import BinaryIO
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from .money import CURRENCY_DECIMALS, currency_decimals
+
+TEXT, MONTH, DATE, QUANTITY, MONEY = "text", "month", "date", "quantity", "money"
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    kind: str
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("Bill Number", TEXT),
+    Column("Billing Cycle", MONTH),
+    Column("Product", TEXT),
+    Column("Organization", TEXT),
+    Column("WhatsApp Business Account", TEXT),
+    Column("AppKey", TEXT),
+    Column("Application ID", TEXT),
+    Column("Application Name", TEXT),
+    Column("Service Usage", QUANTITY),
+    Column("Usage Unit", TEXT),
+    Column("Consumption Amount", MONEY),
+    Column("Currency", TEXT),
+    Column("Payment Status", TEXT),
+    Column("Overdraft Amount", MONEY),
+    Column("Bill Date", DATE),
+)
+HEADERS = tuple(column.header for column in COLUMNS)
+CURRENCY = HEADERS.index("Currency")
+CONSUMPTION = HEADERS.index("Consumption Amount")
+OVERDRAFT = HEADERS.index("Overdraft Amount")
+
+# One sheet holds 1,048,576 rows; the header, a blank line and one totals row per
+# currency take some of them.
+EXCEL_MAX_ROWS = 1_048_576
+MAX_XLSX_BILLS = EXCEL_MAX_ROWS - 2 - len(CURRENCY_DECIMALS)
+
+MONTH_FORMAT = "yyyy-mm"
+DATE_FORMAT = "yyyy-mm-dd"
+QUANTITY_FORMAT = "#,##0"
+# Column widths are measured on the first rows: the file is written as it streams.
+WIDTH_SAMPLE_ROWS = 1000
+MIN_WIDTH, MAX_WIDTH = 8, 60
+
+# XML 1.0 cannot hold these (openpyxl raises IllegalCharacterError); tab, LF and CR can.
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# OWASP CSV injection: a cell starting with one of these may run as a formula.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+class TooManyRows(Exception):
+    """The rows do not fit in one Excel sheet."""
+
+
+@dataclass
+class ExportSummary:
+    """What an export holds: the number of bills and, per currency, the two sums."""
+
+    rows: int = 0
+    consumption: dict[str, Decimal] = field(default_factory=dict)
+    overdraft: dict[str, Decimal] = field(default_factory=dict)
+
+    def add(self, row: Sequence) -> None:
+        currency = row[CURRENCY]
+        self.rows += 1
+        self.consumption[currency] = self.consumption.get(currency, 0) + row[CONSUMPTION]
+        self.overdraft[currency] = self.overdraft.get(currency, 0) + row[OVERDRAFT]
+
+
+def safe_text(value: str) -> str:
+    """Text that a spreadsheet shows as text, never runs, and that XML can hold.
+
+    XML-illegal control characters are dropped; a value that would start with a formula
+    trigger (after leading spaces) gets a leading apostrophe, as OWASP advises.
+    """
+    value = _XML_ILLEGAL.sub("", value)
+    if value.lstrip(" ").startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def naive_in(value: dt.date, time_zone: dt.tzinfo) -> dt.date:
+    """A date as is; a datetime in `time_zone`, without tzinfo (openpyxl refuses tzinfo)."""
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(time_zone).replace(tzinfo=None)
+    return value
+
+
+def money_format(currency: str) -> str:
+    places = currency_decimals(currency)
+    return "#,##0." + "0" * places if places else "#,##0"
+
+
+def _display_width(value, column: Column, currency: str) -> int:
+    if value is None:
+        return 0
+    if column.kind == TEXT:
+        return len(value)
+    if column.kind == QUANTITY:
+        return len(f"{value:,}")
+    if column.kind == MONEY:
+        return len(f"{value:,.{currency_decimals(currency)}f}")
+    return len(MONTH_FORMAT if column.kind == MONTH else DATE_FORMAT)
+
+
+def _column_widths(sample: list[Sequence]) -> list[float]:
+    widths = []
+    for index, column in enumerate(COLUMNS):
+        # Bold header text plus the auto-filter's drop-down button.
+        width = len(column.header) * 1.1 + 3
+        for row in sample:
+            width = max(width, _display_width(row[index], column, row[CURRENCY]) + 2)
+        widths.append(min(max(width, MIN_WIDTH), MAX_WIDTH))
+    return widths
+
+
+class _XlsxRows:
+    """Turns a row of values into the cells of one sheet row, with their number formats."""
+
+    def __init__(self, ws: Worksheet, time_zone: dt.tzinfo):
+        self.ws = ws
+        self.time_zone = time_zone
+        self.money_formats = {code: money_format(code) for code in CURRENCY_DECIMALS}
+
+    def cell(self, value, number_format: str, font: Font | None = None) -> WriteOnlyCell:
+        cell = WriteOnlyCell(self.ws, value)
+        cell.number_format = number_format
+        if font is not None:
+            cell.font = font
+        return cell
+
+    def row(self, values: Sequence) -> list:
+        money = self.money_formats.get(values[CURRENCY]) or money_format(values[CURRENCY])
+        cells = []
+        for column, value in zip(COLUMNS, values, strict=True):
+            kind = column.kind
+            if value is None or value == "":
+                cells.append(None)
+            elif kind == TEXT:
+                # Sanitised text never starts with "=", so openpyxl keeps it a string.
+                cells.append(safe_text(value))
+            elif kind == MONEY:
+                cells.append(self.cell(value, money))
+            elif kind == QUANTITY:
+                cells.append(self.cell(value, QUANTITY_FORMAT))
+            else:
+                date_format = MONTH_FORMAT if kind == MONTH else DATE_FORMAT
+                cells.append(self.cell(naive_in(value, self.time_zone), date_format))
+        return cells
+
+
+def write_bills_xlsx(
+    rows: Iterable[Sequence],
+    fileobj: BinaryIO,
+    *,
+    organization: str,
+    filter_description: str = "all bills",
+    time_zone: dt.tzinfo = dt.UTC,
+    max_rows: int = MAX_XLSX_BILLS,
+) -> ExportSummary:
+    """Write the bills as one sheet: a bold frozen header with an auto-filter, one row
+    per bill, and a totals row per currency; raise TooManyRows past `max_rows`."""
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("Bills")
+    rows = iter(rows)
+    sample = list(islice(rows, WIDTH_SAMPLE_ROWS))
+    # A write-only sheet writes its columns and panes before the first row.
+    for index, width in enumerate(_column_widths(sample), start=1):
+        ws.column_dimensions[get_column_letter(index)].width = width
+    ws.freeze_panes = "A2"
+    ws.print_title_rows = "1:1"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+
+    cells = _XlsxRows(ws, time_zone)
+    bold = Font(bold=True)
+    summary = ExportSummary()
+    try:
+        header_fill = PatternFill("solid", fgColor="DDE3EE")
+        header_border = Border(bottom=Side(style="thin", color="8A94A6"))
+        header = []
+        for title in HEADERS:
+            cell = WriteOnlyCell(ws, title)
+            cell.font, cell.fill, cell.border = bold, header_fill, header_border
+            cell.alignment = Alignment(vertical="center")
+            header.append(cell)
+        ws.append(header)
+        for values in chain(sample, rows):
+            if summary.rows >= max_rows:
+                raise TooManyRows(f"more than {max_rows:,} bills do not fit in one sheet")
+            ws.append(cells.row(values))
+            summary.add(values)
+        last_row = summary.rows + 1
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{last_row}"
+        if summary.rows:
+            # A blank line keeps the totals out of the data's region (sorting, pivots).
+            ws.append([])
+        for currency in sorted(summary.consumption):
+            total = [None] * len(COLUMNS)
+            total[0] = cells.cell("Total", "General", bold)
+            total[CONSUMPTION] = cells.cell(
+                summary.consumption[currency], money_format(currency), bold
+            )
+            total[CURRENCY] = cells.cell(safe_text(currency), "General", bold)
+            total[OVERDRAFT] = cells.cell(summary.overdraft[currency], money_format(currency), bold)
+            ws.append(total)
+        _describe(wb, organization, filter_description, summary)
+        wb.save(fileobj)
+    except BaseException:
+        _discard(ws)
+        raise
+    return summary
+
+
+def _describe(wb: Workbook, organization: str, filter_description: str, summary) -> None:
+    organization = _XML_ILLEGAL.sub("", organization)
+    filter_description = _XML_ILLEGAL.sub("", filter_description)
+    bills = f"{summary.rows:,} bill{'' if summary.rows == 1 else 's'}"
+    wb.properties.title = f"Bills of {organization}"
+    wb.properties.subject = f"Filter: {filter_description}"
+    wb.properties.description = f"{bills} of {organization}, filter: {filter_description}."
+    wb.properties.creator = wb.properties.lastModifiedBy = "Billing Console"
+    wb.properties.keywords = f"bills; {organization}"
+    wb.properties.category = "Bills export"
+
+
+def _discard(ws) -> None:
+    """Remove the sheet's temporary file that openpyxl would otherwise keep until exit."""
+    writer = ws._writer
+    if writer is None:
+        return
+    with suppress(Exception):
+        if ws._rows is not None:
+            ws._rows.close()
+        writer.close()
+    with suppress(OSError, ValueError):
+        writer.cleanup()
+
+
+def write_bills_csv(
+    rows: Iterable[Sequence], fileobj: BinaryIO, *, time_zone: dt.tzinfo = dt.UTC
+) -> ExportSummary:
+    """The same rows as CSV: UTF-8 with a BOM (so Excel reads it as UTF-8), every text
+    field quoted and neutralised, numbers unquoted with the currency's decimals."""
+    text = io.TextIOWrapper(fileobj, encoding="utf-8-sig", newline="")
+    writer = csv.writer(text, quoting=csv.QUOTE_NONNUMERIC)
+    writer.writerow(HEADERS)
+    summary = ExportSummary()
+    exponents = {code: Decimal(1).scaleb(-places) for code, places in CURRENCY_DECIMALS.items()}
+    for values in rows:
+        exponent = exponents.get(values[CURRENCY]) or Decimal("0.01")
+        out = []
+        for column, value in zip(COLUMNS, values, strict=True):
+            kind = column.kind
+            if value is None:
+                out.append("")
+            elif kind == TEXT:
+                out.append(safe_text(value))
+            elif kind == MONEY:
+                out.append(value.quantize(exponent))
+            elif kind == QUANTITY:
+                out.append(value)
+            else:
+                value = naive_in(value, time_zone)
+                out.append(value.strftime("%Y-%m") if kind == MONTH else value.isoformat())
+        writer.writerow(out)
+        summary.add(values)
+    text.flush()
+    text.detach()
+    return summary
