@@ -20,8 +20,10 @@ from typing import BinaryIO
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.worksheet.worksheet import Worksheet
 
 from .money import CURRENCY_DECIMALS, currency_decimals
@@ -68,6 +70,9 @@ QUANTITY_FORMAT = "#,##0"
 # Column widths are measured on the first rows: the file is written as it streams.
 WIDTH_SAMPLE_ROWS = 1000
 MIN_WIDTH, MAX_WIDTH = 8, 60
+# Product, application, unit and status names repeat on most rows; bill numbers never do.
+TEXT_CACHE_SIZE = 512
+CENTRE = Alignment(horizontal="center")
 
 # XML 1.0 cannot hold these (openpyxl raises IllegalCharacterError); tab, LF and CR can.
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -141,38 +146,99 @@ def _column_widths(sample: list[Sequence]) -> list[float]:
     return widths
 
 
+class _BillsSheet(WriteOnlyWorksheet):
+    """openpyxl's write-only sheet, taking ready-made cells without a detour.
+
+    openpyxl binds every appended item to a cell and, for an item that already IS a
+    cell, falls back through a ValueError that formats the cell's repr. With five styled
+    cells a row, that detour cost about a fifth of the export's time (see
+    bench/bench_export.py); this checks the type first. Written against the pinned
+    openpyxl 3.1.5; bills/tests/test_export.py reads every cell back.
+    """
+
+    def _values_to_row(self, values, row_idx):
+        cell = WriteOnlyCell(self)
+        for col_idx, value in enumerate(values, 1):
+            if value is None:
+                continue
+            if isinstance(value, Cell):
+                value.column, value.row = col_idx, row_idx
+                yield value
+                continue
+            cell.value = value
+            cell.column, cell.row = col_idx, row_idx
+            yield cell
+            if cell.has_style:  # e.g. a date's number format: for that value only
+                cell = WriteOnlyCell(self)
+
+
+def _cell(ws: Worksheet, value=None, number_format="General", **style) -> WriteOnlyCell:
+    cell = WriteOnlyCell(ws, value)
+    cell.number_format = number_format
+    for name, value in style.items():
+        setattr(cell, name, value)
+    return cell
+
+
 class _XlsxRows:
-    """Turns a row of values into the cells of one sheet row, with their number formats."""
+    """Turns a row of values into the cells of one sheet row, with their number formats.
+
+    Each styled column has ONE cell, refilled for every row: a write-only sheet writes a
+    row's cells as soon as it is appended, and building and styling a new cell per value
+    would add about a fifth to the export's time. Cells of the same kind share one
+    style array, computed once.
+    """
 
     def __init__(self, ws: Worksheet, time_zone: dt.tzinfo):
-        self.ws = ws
         self.time_zone = time_zone
-        self.money_formats = {code: money_format(code) for code in CURRENCY_DECIMALS}
+        templates = {
+            MONTH: _cell(ws, number_format=MONTH_FORMAT, alignment=CENTRE),
+            DATE: _cell(ws, number_format=DATE_FORMAT, alignment=CENTRE),
+            QUANTITY: _cell(ws, number_format=QUANTITY_FORMAT),
+        }
+        self.money_styles = {}
+        self.columns = []
+        for column in COLUMNS:
+            cell = None
+            if column.kind != TEXT:
+                cell = WriteOnlyCell(ws)
+                if column.kind in templates:
+                    cell._style = templates[column.kind]._style
+            # Per text column, safe_text() of the values seen, for those that repeat.
+            self.columns.append((column.kind, cell, {}))
+        self.ws = ws
 
-    def cell(self, value, number_format: str, font: Font | None = None) -> WriteOnlyCell:
-        cell = WriteOnlyCell(self.ws, value)
-        cell.number_format = number_format
-        if font is not None:
-            cell.font = font
-        return cell
+    def money_style(self, currency: str):
+        style = self.money_styles.get(currency)
+        if style is None:
+            style = _cell(self.ws, number_format=money_format(currency))._style
+            self.money_styles[currency] = style
+        return style
 
     def row(self, values: Sequence) -> list:
-        money = self.money_formats.get(values[CURRENCY]) or money_format(values[CURRENCY])
+        money_style = self.money_style(values[CURRENCY])
         cells = []
-        for column, value in zip(COLUMNS, values, strict=True):
-            kind = column.kind
-            if value is None or value == "":
-                cells.append(None)
-            elif kind == TEXT:
+        for (kind, cell, known), value in zip(self.columns, values, strict=True):
+            if kind == TEXT:
+                if not value:
+                    cells.append(None)
+                    continue
                 # Sanitised text never starts with "=", so openpyxl keeps it a string.
-                cells.append(safe_text(value))
-            elif kind == MONEY:
-                cells.append(self.cell(value, money))
-            elif kind == QUANTITY:
-                cells.append(self.cell(value, QUANTITY_FORMAT))
+                safe = known.get(value)
+                if safe is None:
+                    safe = safe_text(value)
+                    if len(known) < TEXT_CACHE_SIZE:
+                        known[value] = safe
+                cells.append(safe)
+            elif value is None:
+                cells.append(None)
             else:
-                date_format = MONTH_FORMAT if kind == MONTH else DATE_FORMAT
-                cells.append(self.cell(naive_in(value, self.time_zone), date_format))
+                if kind == MONEY:
+                    cell._style = money_style
+                elif kind != QUANTITY:
+                    value = naive_in(value, self.time_zone)
+                cell.value = value
+                cells.append(cell)
         return cells
 
 
@@ -188,7 +254,8 @@ def write_bills_xlsx(
     """Write the bills as one sheet: a bold frozen header with an auto-filter, one row
     per bill, and a totals row per currency; raise TooManyRows past `max_rows`."""
     wb = Workbook(write_only=True)
-    ws = wb.create_sheet("Bills")
+    ws = _BillsSheet(parent=wb, title="Bills")
+    wb._add_sheet(ws)
     rows = iter(rows)
     sample = list(islice(rows, WIDTH_SAMPLE_ROWS))
     # A write-only sheet writes its columns and panes before the first row.
@@ -204,14 +271,14 @@ def write_bills_xlsx(
     bold = Font(bold=True)
     summary = ExportSummary()
     try:
-        header_fill = PatternFill("solid", fgColor="DDE3EE")
-        header_border = Border(bottom=Side(style="thin", color="8A94A6"))
+        fill = PatternFill("solid", fgColor="DDE3EE")
+        border = Border(bottom=Side(style="thin", color="8A94A6"))
         header = []
-        for title in HEADERS:
-            cell = WriteOnlyCell(ws, title)
-            cell.font, cell.fill, cell.border = bold, header_fill, header_border
-            cell.alignment = Alignment(vertical="center")
-            header.append(cell)
+        for column in COLUMNS:
+            alignment = CENTRE if column.kind in (MONTH, DATE) else Alignment()
+            header.append(
+                _cell(ws, column.header, font=bold, fill=fill, border=border, alignment=alignment)
+            )
         ws.append(header)
         for values in chain(sample, rows):
             if summary.rows >= max_rows:
@@ -225,12 +292,11 @@ def write_bills_xlsx(
             ws.append([])
         for currency in sorted(summary.consumption):
             total = [None] * len(COLUMNS)
-            total[0] = cells.cell("Total", "General", bold)
-            total[CONSUMPTION] = cells.cell(
-                summary.consumption[currency], money_format(currency), bold
-            )
-            total[CURRENCY] = cells.cell(safe_text(currency), "General", bold)
-            total[OVERDRAFT] = cells.cell(summary.overdraft[currency], money_format(currency), bold)
+            money = money_format(currency)
+            total[0] = _cell(ws, "Total", font=bold)
+            total[CONSUMPTION] = _cell(ws, summary.consumption[currency], money, font=bold)
+            total[CURRENCY] = _cell(ws, safe_text(currency), font=bold)
+            total[OVERDRAFT] = _cell(ws, summary.overdraft[currency], money, font=bold)
             ws.append(total)
         _describe(wb, organization, filter_description, summary)
         wb.save(fileobj)
