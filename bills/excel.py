@@ -20,7 +20,7 @@ from typing import BinaryIO
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import Cell
+from openpyxl.cell.cell import ERROR_CODES, Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
@@ -29,17 +29,22 @@ from openpyxl.worksheet.worksheet import Worksheet
 from .money import CURRENCY_DECIMALS, currency_decimals
 
 TEXT, MONTH, DATE, QUANTITY, MONEY = "text", "month", "date", "quantity", "money"
+# Dates centred and units indented: flush against a right-aligned number, "2026-10SMS"
+# and "211,842messages" are what a spreadsheet showed.
+CENTRE = Alignment(horizontal="center")
+INDENT = Alignment(horizontal="left", indent=1)
 
 
 @dataclass(frozen=True)
 class Column:
     header: str
     kind: str
+    alignment: Alignment | None = None
 
 
 COLUMNS: tuple[Column, ...] = (
     Column("Bill Number", TEXT),
-    Column("Billing Cycle", MONTH),
+    Column("Billing Cycle", MONTH, CENTRE),
     Column("Product", TEXT),
     Column("Organization", TEXT),
     Column("WhatsApp Business Account", TEXT),
@@ -47,12 +52,12 @@ COLUMNS: tuple[Column, ...] = (
     Column("Application ID", TEXT),
     Column("Application Name", TEXT),
     Column("Service Usage", QUANTITY),
-    Column("Usage Unit", TEXT),
+    Column("Usage Unit", TEXT, INDENT),
     Column("Consumption Amount", MONEY),
-    Column("Currency", TEXT),
+    Column("Currency", TEXT, CENTRE),
     Column("Payment Status", TEXT),
     Column("Overdraft Amount", MONEY),
-    Column("Bill Date", DATE),
+    Column("Bill Date", DATE, CENTRE),
 )
 HEADERS = tuple(column.header for column in COLUMNS)
 CURRENCY = HEADERS.index("Currency")
@@ -67,12 +72,14 @@ MAX_XLSX_BILLS = EXCEL_MAX_ROWS - 2 - len(CURRENCY_DECIMALS)
 MONTH_FORMAT = "yyyy-mm"
 DATE_FORMAT = "yyyy-mm-dd"
 QUANTITY_FORMAT = "#,##0"
+NUMBER_FORMATS = {MONTH: MONTH_FORMAT, DATE: DATE_FORMAT, QUANTITY: QUANTITY_FORMAT}
 # Column widths are measured on the first rows: the file is written as it streams.
 WIDTH_SAMPLE_ROWS = 1000
 MIN_WIDTH, MAX_WIDTH = 8, 60
 # Product, application, unit and status names repeat on most rows; bill numbers never do.
 TEXT_CACHE_SIZE = 512
-CENTRE = Alignment(horizontal="center")
+# openpyxl's default font (Calibri 11), bold; a Font without a name shows in a serif.
+BOLD = Font(name="Calibri", family=2, size=11, bold=True, scheme="minor")
 
 # XML 1.0 cannot hold these (openpyxl raises IllegalCharacterError); tab, LF and CR can.
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -103,10 +110,11 @@ def safe_text(value: str) -> str:
     """Text that a spreadsheet shows as text, never runs, and that XML can hold.
 
     XML-illegal control characters are dropped; a value that would start with a formula
-    trigger (after leading spaces) gets a leading apostrophe, as OWASP advises.
+    trigger (after leading spaces) gets a leading apostrophe, as OWASP advises, and so
+    does an error literal such as #N/A, which Excel (and openpyxl) would not keep as text.
     """
     value = _XML_ILLEGAL.sub("", value)
-    if value.lstrip(" ").startswith(FORMULA_TRIGGERS):
+    if value.lstrip(" ").startswith(FORMULA_TRIGGERS) or value in ERROR_CODES:
         return "'" + value
     return value
 
@@ -185,28 +193,22 @@ class _XlsxRows:
 
     Each styled column has ONE cell, refilled for every row: a write-only sheet writes a
     row's cells as soon as it is appended, and building and styling a new cell per value
-    would add about a fifth to the export's time. Cells of the same kind share one
-    style array, computed once.
+    would add about a fifth to the export's time. Its style is computed once.
     """
 
     def __init__(self, ws: Worksheet, time_zone: dt.tzinfo):
+        self.ws = ws
         self.time_zone = time_zone
-        templates = {
-            MONTH: _cell(ws, number_format=MONTH_FORMAT, alignment=CENTRE),
-            DATE: _cell(ws, number_format=DATE_FORMAT, alignment=CENTRE),
-            QUANTITY: _cell(ws, number_format=QUANTITY_FORMAT),
-        }
         self.money_styles = {}
         self.columns = []
         for column in COLUMNS:
             cell = None
-            if column.kind != TEXT:
-                cell = WriteOnlyCell(ws)
-                if column.kind in templates:
-                    cell._style = templates[column.kind]._style
+            if column.kind != TEXT or column.alignment is not None:
+                cell = _cell(ws, number_format=NUMBER_FORMATS.get(column.kind, "General"))
+                if column.alignment is not None:
+                    cell.alignment = column.alignment
             # Per text column, safe_text() of the values seen, for those that repeat.
             self.columns.append((column.kind, cell, {}))
-        self.ws = ws
 
     def money_style(self, currency: str):
         style = self.money_styles.get(currency)
@@ -229,13 +231,17 @@ class _XlsxRows:
                     safe = safe_text(value)
                     if len(known) < TEXT_CACHE_SIZE:
                         known[value] = safe
-                cells.append(safe)
+                if cell is None:
+                    cells.append(safe)
+                else:
+                    cell.value = safe
+                    cells.append(cell)
             elif value is None:
                 cells.append(None)
             else:
                 if kind == MONEY:
                     cell._style = money_style
-                elif kind != QUANTITY:
+                elif kind in (MONTH, DATE):
                     value = naive_in(value, self.time_zone)
                 cell.value = value
                 cells.append(cell)
@@ -268,16 +274,15 @@ def write_bills_xlsx(
     ws.sheet_properties.pageSetUpPr.fitToPage = True
 
     cells = _XlsxRows(ws, time_zone)
-    bold = Font(bold=True)
     summary = ExportSummary()
     try:
         fill = PatternFill("solid", fgColor="DDE3EE")
         border = Border(bottom=Side(style="thin", color="8A94A6"))
         header = []
         for column in COLUMNS:
-            alignment = CENTRE if column.kind in (MONTH, DATE) else Alignment()
+            alignment = column.alignment or Alignment()
             header.append(
-                _cell(ws, column.header, font=bold, fill=fill, border=border, alignment=alignment)
+                _cell(ws, column.header, font=BOLD, fill=fill, border=border, alignment=alignment)
             )
         ws.append(header)
         for values in chain(sample, rows):
@@ -293,10 +298,10 @@ def write_bills_xlsx(
         for currency in sorted(summary.consumption):
             total = [None] * len(COLUMNS)
             money = money_format(currency)
-            total[0] = _cell(ws, "Total", font=bold)
-            total[CONSUMPTION] = _cell(ws, summary.consumption[currency], money, font=bold)
-            total[CURRENCY] = _cell(ws, safe_text(currency), font=bold)
-            total[OVERDRAFT] = _cell(ws, summary.overdraft[currency], money, font=bold)
+            total[0] = _cell(ws, "Total", font=BOLD)
+            total[CONSUMPTION] = _cell(ws, summary.consumption[currency], money, font=BOLD)
+            total[CURRENCY] = _cell(ws, safe_text(currency), font=BOLD, alignment=CENTRE)
+            total[OVERDRAFT] = _cell(ws, summary.overdraft[currency], money, font=BOLD)
             ws.append(total)
         _describe(wb, organization, filter_description, summary)
         wb.save(fileobj)

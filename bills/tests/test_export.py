@@ -189,7 +189,10 @@ def shown(cell) -> str:
 def test_the_header_is_bold_frozen_filtered_and_the_columns_fit(member_client, several_bills):
     ws = sheet(member_client)
 
-    assert all(cell.font.b for cell in ws[1])
+    assert all(cell.font.b and cell.font.name == "Calibri" for cell in ws[1])
+    # Nothing sits flush against a right-aligned number: dates centred, units indented.
+    assert ws["B2"].alignment.horizontal == ws["O2"].alignment.horizontal == "center"
+    assert ws["J2"].alignment.indent == 1
     assert ws.freeze_panes == "A2"
     assert ws.auto_filter.ref == f"A1:O{len(several_bills) + 1}"
     for letter, header in zip("ABCDEFGHIJKLMNO", HEADERS, strict=True):
@@ -257,6 +260,7 @@ FORMULAS = [
     "@SUM(1,1)",
     "\t=1+1",
     "  =1+1",
+    "#N/A",
 ]
 
 
@@ -473,13 +477,14 @@ def test_safe_text_neutralises_formulas_and_drops_illegal_characters():
     assert excel.safe_text("=1+1") == "'=1+1"
     assert excel.safe_text("\x01=1+1") == "'=1+1"
     assert excel.safe_text("a-b=c") == "a-b=c"
+    assert excel.safe_text("#DIV/0!") == "'#DIV/0!"
     assert excel.safe_text("\ufffeA\x0cB\x00") == "AB"
 
 
 def test_the_bills_page_offers_the_export_with_its_query_string(member_client, bill):
     page = member_client.get("/bills/?status=pending&page=1").content.decode()
 
-    assert '<a class="button button-primary" href="/bills/export.xlsx?status=pending">' in page
+    assert '<a class="button button-primary" href="/bills/export.xlsx?status=pending"' in page
     assert 'href="/bills/export.csv?status=pending"' in page
 
 
