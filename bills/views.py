@@ -161,6 +161,17 @@ def bill_export_csv(request: HttpRequest) -> HttpResponse:
     return _bill_export(request, "csv")
 
 
+def _too_many_bills(request: HttpRequest, count: int | None = None) -> HttpResponse:
+    selected = f"This filter selects {count:,} bills; " if count else ""
+    messages.error(
+        request,
+        f"Nothing was exported. {selected}an Excel sheet holds at most "
+        f"{excel.MAX_XLSX_BILLS:,} bills. Narrow the filter, for example to fewer billing "
+        "cycles, or download the CSV.",
+    )
+    return _back_to_list(request)
+
+
 def _bill_export(request: HttpRequest, file_format: str) -> HttpResponse:
     organization = request.organization
     if organization is None:
@@ -171,19 +182,32 @@ def _bill_export(request: HttpRequest, file_format: str) -> HttpResponse:
         # Never a file from a silently widened filter: nothing, and the list's message.
         messages.error(request, f"Nothing was exported. {_filter_errors(filterset)}")
         return _back_to_list(request)
-    bills = filterset.qs
-    too_many = (
-        f"Nothing was exported: an Excel sheet holds at most {excel.MAX_XLSX_BILLS:,} bills. "
-        "Narrow the filter, for example to fewer billing cycles, or download the CSV."
+    if file_format == "xlsx":
+        count = filterset.qs.count()
+        if count > excel.MAX_XLSX_BILLS:
+            return _too_many_bills(request, count)
+    try:
+        output = _write_export(file_format, filterset, organization)
+    except excel.TooManyRows:
+        # Bills issued between the count and the export pushed it over the limit.
+        return _too_many_bills(request)
+    today = timezone.localdate(timezone=zoneinfo.ZoneInfo(organization.time_zone))
+    response = FileResponse(
+        output,
+        as_attachment=True,
+        filename=f"bills-{organization.slug}-{today:%Y%m%d}.{file_format}",
+        content_type=XLSX_CONTENT_TYPE if file_format == "xlsx" else "text/csv; charset=utf-8",
     )
-    if file_format == "xlsx" and bills.count() > excel.MAX_XLSX_BILLS:
-        messages.error(request, too_many)
-        return _back_to_list(request)
+    add_never_cache_headers(response)
+    return response
 
+
+def _write_export(file_format: str, filterset: BillFilter, organization: Organization):
+    """The finished file, rewound, in an unnamed temporary file: nothing is ever left on
+    disk, whatever happens to the request. FileResponse closes it once sent, or when the
+    client goes away."""
     time_zone = zoneinfo.ZoneInfo(organization.time_zone)
-    rows = _export_rows(bills)
-    # An unnamed temporary file: nothing is left on disk whatever happens to the request.
-    # FileResponse closes it once sent (or when the client goes away).
+    rows = _export_rows(filterset.qs)
     output = tempfile.TemporaryFile(prefix="bills-export-")  # noqa: SIM115
     try:
         if file_format == "xlsx":
@@ -193,24 +217,12 @@ def _bill_export(request: HttpRequest, file_format: str) -> HttpResponse:
                 organization=organization.name,
                 filter_description=_describe_filter(filterset),
                 time_zone=time_zone,
+                max_rows=excel.MAX_XLSX_BILLS,
             )
         else:
             excel.write_bills_csv(rows, output, time_zone=time_zone)
-    except excel.TooManyRows:
-        # Bills issued between the count and the export pushed it over the limit.
-        output.close()
-        messages.error(request, too_many)
-        return _back_to_list(request)
     except BaseException:
         output.close()
         raise
     output.seek(0)
-    today = timezone.localdate(timezone=time_zone)
-    response = FileResponse(
-        output,
-        as_attachment=True,
-        filename=f"bills-{organization.slug}-{today:%Y%m%d}.{file_format}",
-        content_type=XLSX_CONTENT_TYPE if file_format == "xlsx" else "text/csv; charset=utf-8",
-    )
-    add_never_cache_headers(response)
-    return response
+    return output

@@ -383,7 +383,7 @@ def test_an_export_too_big_for_one_sheet_is_refused(member_client, several_bills
     response = member_client.get("/bills/export.xlsx?status=")
     assert response.status_code == 302
     page = member_client.get(response["Location"]).content.decode()
-    assert "an Excel sheet holds at most 6 bills" in page
+    assert "This filter selects 7 bills; an Excel sheet holds at most 6 bills." in page
     assert "download the CSV" in page
     # The CSV has no such limit.
     csv_text = download(member_client, file_format="csv").getvalue().decode("utf-8-sig")
