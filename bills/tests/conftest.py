@@ -36,6 +36,12 @@ def make_user(username: str, organization: Organization | None = None, role=None
     return user
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # The real hasher takes ~0.7 s per user on the CI machine; tests create many users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def organization(db) -> Organization:
     return make_organization("acme", name="Acme Messaging")
