@@ -4,10 +4,12 @@ bills with their lines, and orders. See shared/DESIGN.md for what each field mea
 from __future__ import annotations
 
 import zoneinfo
+from dataclasses import dataclass
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import BigIntegerField, Count, Func, Q, Sum
 from django.urls import reverse
 
 from .money import (
@@ -148,9 +150,57 @@ class Application(models.Model):
         return f"{self.name} ({self.app_key})"
 
 
+class _Cents(Func):
+    """A money column in whole cents (minor units), as an integer."""
+
+    template = f"CAST(ROUND(%(expressions)s * {10**MONEY_DECIMAL_PLACES}) AS BIGINT)"
+    output_field = BigIntegerField()
+
+
+def _sum_cents(field: str, **kwargs) -> Sum:
+    # SQLite keeps decimals as REAL: its SUM over many rows drifts (a thousand 0.10
+    # add up to 99.9999999999986) and Django does not round aggregates back. A SUM of
+    # integer cents is exact on every database, so one query serves both.
+    return Sum(_Cents(field), default=0, **kwargs)
+
+
+def _from_cents(cents: int) -> Decimal:
+    return Decimal(cents).scaleb(-MONEY_DECIMAL_PLACES)
+
+
+@dataclass(frozen=True)
+class BillSummary:
+    """How many bills a selection holds and what they add up to, exact to the cent."""
+
+    count: int
+    consumption: Decimal
+    pending_count: int
+    pending: Decimal
+    overdraft: Decimal
+
+
 class BillQuerySet(TenantQuerySet):
     def pending(self) -> BillQuerySet:
         return self.filter(status=Bill.Status.PENDING)
+
+    def summary(self) -> BillSummary:
+        """Count and totals of these bills in one query (amounts in the bills' currency:
+        an organization's currency never changes, so its bills share one)."""
+        pending = Q(status=Bill.Status.PENDING)
+        totals = self.order_by().aggregate(
+            count=Count("pk"),
+            consumption=_sum_cents("consumption_amount"),
+            pending_count=Count("pk", filter=pending),
+            pending=_sum_cents("consumption_amount", filter=pending),
+            overdraft=_sum_cents("overdraft_amount"),
+        )
+        return BillSummary(
+            count=totals["count"],
+            consumption=_from_cents(totals["consumption"]),
+            pending_count=totals["pending_count"],
+            pending=_from_cents(totals["pending"]),
+            overdraft=_from_cents(totals["overdraft"]),
+        )
 
 
 class Bill(models.Model):
@@ -246,6 +296,11 @@ class Bill(models.Model):
     @property
     def is_pending(self) -> bool:
         return self.status == self.Status.PENDING
+
+    @property
+    def prepaid_amount(self) -> Decimal:
+        """The part of the consumption the prepaid balance covered."""
+        return self.consumption_amount - self.overdraft_amount
 
 
 class BillLine(models.Model):

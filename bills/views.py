@@ -6,8 +6,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from .filters import bill_filter
 from .middleware import SESSION_KEY
 from .models import Bill, Order, Organization, Product
+from .paging import DEFAULT_PER_PAGE, PER_PAGE_CHOICES, paginate
 
 PAGE_SIZE = 25
 
@@ -24,10 +26,32 @@ def _get_bill_for_user(request: HttpRequest, pk: int) -> Bill:
     )
 
 
+# The Bills page (issue 3) ----------------------------------------------------------
+
+
 def bill_list(request: HttpRequest) -> HttpResponse:
-    bills = _bills(request).select_related("organization", "product", "application")
-    page = Paginator(bills, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "bills/bill_list.html", {"page": page, "section": "bills"})
+    bills = bill_filter(request.GET, request)
+    context = {"filter": bills, "section": "bills", "per_page_choices": PER_PAGE_CHOICES}
+    if bills.is_bound and not bills.is_valid():
+        # The form shows what is wrong; no bills, rather than a silently widened list.
+        return render(request, "bills/bill_list.html", context)
+    summary = bills.qs.summary()
+    paged = paginate(
+        bills.qs.select_related("product", "application"), request.GET, count=summary.count
+    )
+    # Links to other pages and sorts keep the filter and the page size, and nothing else.
+    query = bills.as_query()
+    if paged.per_page != DEFAULT_PER_PAGE:
+        query["per_page"] = paged.per_page
+    context |= {
+        "summary": summary,
+        "page": paged.page,
+        "pager_form": paged.form,
+        "query": query,
+        "filtered": any(key not in ("sort", "per_page") for key in query),
+        "sort": bills.sort_key,
+    }
+    return render(request, "bills/bill_list.html", context)
 
 
 def bill_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -37,6 +61,9 @@ def bill_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "bills/bill_detail.html",
         {"bill": bill, "lines": bill.lines.all(), "section": "bills"},
     )
+
+
+# ---------------------------------------------------------------------------------------
 
 
 def product_market(request: HttpRequest) -> HttpResponse:
