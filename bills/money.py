@@ -45,3 +45,12 @@ def format_money(amount: Decimal | None, currency: str) -> str:
         return ""
     places = currency_decimals(currency)
     return f"{amount:,.{places}f}"
+
+
+def format_unit_price(price: Decimal | None) -> str:
+    """`0.000150` -> `0.00015`, `10.000000` -> `10.00`: every significant digit of a
+    unit price, and at least two decimals (`normalize()` alone would print `1E+1`)."""
+    if price is None:
+        return ""
+    whole, _, fraction = f"{price.normalize():,f}".partition(".")
+    return f"{whole}.{fraction.ljust(2, '0')}"
