@@ -61,3 +61,34 @@ def test_it_builds_a_realistic_mix():
 
 def test_bill_numbers_follow_the_cycle():
     assert bill_number(dt.date(2026, 10, 1), 123) == "BILL-202610-000123"
+
+
+def test_seed_large_builds_the_requested_shape():
+    call_command(
+        "seed_large", bills=600, organizations=4, big_organization_bills=300, cycles=6, batch=128
+    )
+
+    big = Organization.objects.get(slug="bench-big")
+    assert Bill.objects.count() == 600
+    assert Bill.objects.filter(organization=big).count() == 300
+    assert big.memberships.get().user.username == "bench"
+    assert Bill.objects.values("billing_cycle").distinct().count() == 6
+    for bill in Bill.objects.annotate(lines_total=Sum("lines__amount")):
+        assert bill.lines_total == bill.consumption_amount, bill.number
+    # Numbers continue the real sequence, so bills issued later never collide.
+    newest = Bill.objects.order_by("-billing_cycle").values_list("billing_cycle", flat=True)[0]
+    assert (
+        Bill.objects.filter(billing_cycle=newest)
+        .order_by("number")
+        .last()
+        .number.endswith(f"{Bill.objects.filter(billing_cycle=newest).count():06d}")
+    )
+
+
+def test_seed_large_refuses_to_run_twice():
+    from django.core.management.base import CommandError
+
+    call_command("seed_large", bills=10, organizations=2, big_organization_bills=5, cycles=2)
+
+    with pytest.raises(CommandError):
+        call_command("seed_large", bills=10, organizations=2, big_organization_bills=5, cycles=2)
