@@ -273,3 +273,20 @@ def test_as_query_keeps_only_the_filter_and_a_sort_that_is_not_the_default(
     assert set(query) == {"product", "status", "sort"}
     default = bill_filter(QueryDict("sort=-cycle"), as_request(organization)).as_query()
     assert "sort" not in default
+
+
+def test_with_many_applications_the_search_replaces_the_dropdown(
+    member_client, bills, whatsapp_application, monkeypatch
+):
+    monkeypatch.setattr("bills.filters.APPLICATION_CHOICES_LIMIT", 1)
+
+    everything = member_client.get("/bills/")
+    one = member_client.get("/bills/", {"application": whatsapp_application.pk, "sort": "cycle"})
+    wrong = member_client.get("/bills/", {"application": "999999"})
+
+    assert '<select name="application"' not in everything.content.decode()
+    assert shown(one) == [("WhatsApp Business", "2026-09"), ("WhatsApp Business", "2026-10")]
+    assert "Acme Support AppKey acmekey0002 Remove the application filter" in visible_text(one)
+    assert links(one, "Remove") == ["?sort=cycle"]
+    assert errors(wrong) == ["That is not one of your applications."]
+    assert shown(wrong) == []
