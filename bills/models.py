@@ -308,6 +308,13 @@ class Bill(models.Model):
                 fields=["organization", "status", "-billing_cycle", "-id", *SUMMARY_COLUMNS[1:]],
                 name="bill_org_status_idx",
             ),
+            # Sorted by amount or overdraft, either way (the tie-breaker follows the sort).
+            models.Index(
+                fields=["organization", "consumption_amount", "id"], name="bill_org_amount_idx"
+            ),
+            models.Index(
+                fields=["organization", "overdraft_amount", "id"], name="bill_org_overdraft_idx"
+            ),
         ]
 
     def __str__(self) -> str:

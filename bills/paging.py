@@ -38,7 +38,14 @@ class PageForm(forms.Form):
 
 
 class CountedPaginator(Paginator):
-    """A Paginator told its count, so the page costs no extra COUNT query."""
+    """A Paginator for a QuerySet, told its count (so it runs no COUNT of its own),
+    that fetches a page in one query but two steps: the page's ids, then those rows.
+
+    Skipping rows with OFFSET costs little when only ids are read (an index-only scan)
+    and a lot when whole rows are: at 100,000 bills, page 2,000 took ~270 ms of SQL.
+    Pages in the second half are counted from the end, in the reverse order, so the
+    last page skips nothing.
+    """
 
     def __init__(self, object_list, per_page: int, *, count: int):
         super().__init__(object_list, per_page)
@@ -47,6 +54,17 @@ class CountedPaginator(Paginator):
     @cached_property
     def count(self) -> int:
         return self._known_count
+
+    def page(self, number) -> Page:
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = min(bottom + self.per_page, self.count)
+        if bottom > self.count // 2:
+            ids = self.object_list.reverse().values("pk")[self.count - top : self.count - bottom]
+        else:
+            ids = self.object_list.values("pk")[bottom:top]
+        # The rows come back in the list's own order, whichever way the ids were read.
+        return self._get_page(self.object_list.filter(pk__in=ids), number, self)
 
 
 @dataclass(frozen=True)

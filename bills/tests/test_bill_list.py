@@ -146,6 +146,23 @@ def test_it_shows_25_bills_per_page_with_the_total(member_client, sixty_bills):
     assert cycles(last)[-1] == "2000-01"
 
 
+def test_the_pages_together_hold_every_bill_once_in_order(member_client, application, products):
+    # Bills in the same cycle tie on the sort key; the id decides, on every page.
+    bulk_bills(application, products["sms"], [("1.00", "0.00", "pending")] * 23)
+    bulk_bills(application, products["email"], [("2.00", "0.00", "cleared")] * 24)
+    whole = bill_rows(member_client.get("/bills/", {"per_page": "100"}))
+
+    for sort in ("", "amount", "-overdraft"):
+        pages = [
+            bill_rows(member_client.get("/bills/", {"per_page": "10", "page": n, "sort": sort}))
+            for n in range(1, 6)
+        ]
+        expected = bill_rows(member_client.get("/bills/", {"per_page": "100", "sort": sort}))
+        assert [len(page) for page in pages] == [10, 10, 10, 10, 7]
+        assert sum(pages, []) == expected
+    assert len(whole) == 47
+
+
 @pytest.mark.parametrize(("per_page", "rows"), [("10", 10), ("25", 25), ("50", 50), ("100", 60)])
 def test_the_page_size_can_be_chosen(member_client, sixty_bills, per_page, rows):
     response = member_client.get("/bills/", {"per_page": per_page})
