@@ -14,6 +14,12 @@ PASSWORD = "correct-horse-battery-staple"
 CHROMIUM = "/usr/bin/chromium"
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Tests create many users: PBKDF2's deliberate slowness would cost ~0.5 s each."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def make_organization(slug: str, **fields) -> Organization:
     defaults = {
         "name": slug.title(),
