@@ -397,7 +397,8 @@ def test_an_overdrawn_bill_links_to_the_order_that_settles_it(member_client, ove
     page = member_client.get(bill.get_absolute_url()).content.decode()
 
     assert "Overdraft settlement" in page
-    assert f'<a href="/orders/{order.pk}/">Supplementary Payment {order.number}</a>' in page
+    link = f'<a href="/orders/{order.pk}/">Supplementary Payment <span class="nowrap">'
+    assert f"{link}{order.number}</span></a>" in page
 
 
 def test_the_order_links_back_to_its_bill(member_client, overdrawn):
