@@ -482,3 +482,33 @@ def test_a_member_without_a_name_is_shown_by_username(client, organization, prod
     client.force_login(user)
 
     assert "<td>nameless</td>" in client.get("/orders/").content.decode()
+
+
+def test_the_list_costs_the_same_queries_for_one_order_or_a_full_page(
+    member_client,
+    organization,
+    products,
+    member,
+    make_bill,
+    application,
+    django_assert_max_num_queries,
+):
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    make_order(organization, products["sms"], at=start, ordered_by=member)
+    with django_assert_max_num_queries(12) as one:
+        member_client.get("/orders/?status=paid")
+    for day in range(1, 30):
+        make_order(
+            organization,
+            products["app_push"],
+            at=start + dt.timedelta(days=day),
+            order_type=Order.Type.SUPPLEMENTARY_PAYMENT,
+            amount="10.00",
+            bill=make_bill(
+                application, cycle=f"{2020 + day // 12}-{day % 12 + 1:02d}", overdraft="10.00"
+            ),
+            ordered_by=member,
+        )
+
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        member_client.get("/orders/?status=paid")
