@@ -4,7 +4,16 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from .models import Application, Bill, BillLine, Membership, Order, Organization, Product
+from .models import (
+    Application,
+    Bill,
+    BillLine,
+    Membership,
+    Order,
+    Organization,
+    Product,
+    ProductPrice,
+)
 from .services import InvalidTransition, bill_clear
 
 
@@ -34,10 +43,17 @@ class MembershipAdmin(admin.ModelAdmin):
     autocomplete_fields = ["user", "organization"]
 
 
+class ProductPriceInline(admin.TabularInline):
+    model = ProductPrice
+    extra = 0
+    fields = ["currency", "description", "min_quantity", "unit_price", "position"]
+
+
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
     list_display = ["name", "code", "usage_unit", "position"]
     search_fields = ["name", "code"]
+    inlines = [ProductPriceInline]
 
 
 @admin.register(Application)

@@ -1,4 +1,4 @@
-"""The one FilterSet behind the Bills page and its exports.
+"""The one FilterSet behind the Bills page and its exports, and Order Management's.
 
 Build it on an already-scoped queryset and check `is_valid()` before reading `.qs`:
 on invalid input django-filter silently drops the bad filter, which would widen the
@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import zoneinfo
 
 import django_filters
 from django import forms
 from django.db.models import Q, QuerySet
 from django.http import QueryDict
 
-from .models import Application, Bill, Product
+from .models import Application, Bill, Order, Product
 
 MONTH_PATTERN = re.compile(r"^(\d{4})-(\d{2})$")
 SEARCH_MAX_LENGTH = 100
@@ -235,3 +236,96 @@ def bill_filter(data, request) -> BillFilter:
     """The Bills page's FilterSet on the current organization's bills."""
     scoped = Bill.objects.for_organization(request.organization).order_by(*DEFAULT_ORDERING)
     return BillFilter(data or None, queryset=scoped, request=request)
+
+
+# Order Management -----------------------------------------------------------------------
+
+ORDER_DEFAULT_ORDERING = ("-ordered_at", "-id")
+DATE_INVALID = "Enter a date as YYYY-MM-DD, for example 2026-10-31."
+
+
+def _ordered_products(request) -> QuerySet[Product]:
+    """Products the current organization has orders for."""
+    orders = Order.objects.for_organization(getattr(request, "organization", None))
+    return Product.objects.filter(pk__in=orders.values("product_id"))
+
+
+def _start_of_day(day: dt.date, time_zone: str) -> dt.datetime | None:
+    """Midnight of `day` in the organization's time zone, in UTC; None beyond year 1..9999."""
+    try:
+        midnight = dt.datetime.combine(day, dt.time.min, tzinfo=zoneinfo.ZoneInfo(time_zone))
+        return midnight.astimezone(dt.UTC)
+    except OverflowError:
+        return None
+
+
+class OrderFilterForm(forms.Form):
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("ordered_from"), cleaned.get("ordered_to")
+        if start and end and start > end:
+            self.add_error("ordered_to", "The end date must not be before the start date.")
+        return cleaned
+
+
+class OrderFilter(django_filters.FilterSet):
+    """Order Management's filters; dates are days in the organization's time zone."""
+
+    product = django_filters.ModelChoiceFilter(
+        queryset=_ordered_products, label="Product", empty_label="All products"
+    )
+    type = django_filters.ChoiceFilter(
+        field_name="order_type",
+        choices=Order.Type.choices,
+        label="Order type",
+        empty_label="All types",
+    )
+    status = django_filters.ChoiceFilter(
+        choices=Order.Status.choices, label="Order status", empty_label="All statuses"
+    )
+    ordered_from = django_filters.DateFilter(
+        method="ordered_since",
+        label="Ordered from",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"invalid": DATE_INVALID},
+    )
+    ordered_to = django_filters.DateFilter(
+        method="ordered_until",
+        label="Ordered to",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"invalid": DATE_INVALID},
+    )
+
+    class Meta:
+        model = Order
+        fields: list[str] = []
+        form = OrderFilterForm
+
+    @property
+    def time_zone(self) -> str:
+        return self.request.organization.time_zone
+
+    def ordered_since(self, queryset: QuerySet[Order], name: str, value: dt.date):
+        start = _start_of_day(value, self.time_zone)
+        # Before year 1 in UTC: no order is older, so there is nothing to exclude.
+        return queryset if start is None else queryset.filter(ordered_at__gte=start)
+
+    def ordered_until(self, queryset: QuerySet[Order], name: str, value: dt.date):
+        """Up to the end of the day: before midnight of the next one."""
+        if value == dt.date.max:
+            return queryset
+        end = _start_of_day(value + dt.timedelta(days=1), self.time_zone)
+        return queryset if end is None else queryset.filter(ordered_at__lt=end)
+
+    @property
+    def qs(self) -> QuerySet[Order]:
+        if self.is_bound and not self.is_valid():
+            # Never widen: an invalid filter selects nothing (the form says why).
+            return self.queryset.none()
+        return super().qs
+
+
+def order_filter(data, request) -> OrderFilter:
+    """Order Management's FilterSet on the current organization's orders, newest first."""
+    scoped = Order.objects.for_organization(request.organization).order_by(*ORDER_DEFAULT_ORDERING)
+    return OrderFilter(data or None, queryset=scoped, request=request)

@@ -112,6 +112,49 @@ class Product(models.Model):
         return self.name
 
 
+class ProductPriceQuerySet(models.QuerySet):
+    def in_currency(self, currency: str) -> ProductPriceQuerySet:
+        return self.filter(currency=currency)
+
+
+class ProductPrice(models.Model):
+    """A list price for one kind of usage of a product, in one currency.
+
+    Volume tiers are rows with the same description and a higher `min_quantity`:
+    the tier's unit price applies from that monthly quantity on.
+    """
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="prices")
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    description = models.CharField(
+        max_length=200, help_text="What is counted, e.g. SMS to Germany."
+    )
+    min_quantity = models.PositiveBigIntegerField(
+        default=0, help_text="The tier applies from this monthly quantity on; 0 for the first."
+    )
+    unit_price = models.DecimalField(
+        max_digits=UNIT_PRICE_MAX_DIGITS, decimal_places=UNIT_PRICE_DECIMAL_PLACES
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+
+    objects = ProductPriceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["product", "currency", "position", "min_quantity"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "currency", "description", "min_quantity"],
+                name="productprice_one_per_tier",
+            ),
+            models.CheckConstraint(
+                condition=Q(unit_price__gte=0), name="productprice_unit_price_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product}: {self.description} from {self.min_quantity} ({self.currency})"
+
+
 class TenantQuerySet(models.QuerySet):
     """Rows that belong to one organization; views start every query here."""
 
@@ -362,6 +405,15 @@ class BillLine(models.Model):
         return self.description
 
 
+class OrderQuerySet(TenantQuerySet):
+    def unpaid(self) -> OrderQuerySet:
+        return self.filter(status=Order.Status.UNPAID)
+
+    def placed_by_members(self) -> OrderQuerySet:
+        """Orders from the Product Market, as opposed to Supplementary Payments for bills."""
+        return self.exclude(order_type=Order.Type.SUPPLEMENTARY_PAYMENT)
+
+
 class Order(models.Model):
     class Type(models.TextChoices):
         NEW_PURCHASE = "new_purchase", "New Purchase"
@@ -404,12 +456,33 @@ class Order(models.Model):
         Bill, on_delete=models.PROTECT, null=True, blank=True, related_name="orders"
     )
 
-    objects = TenantQuerySet.as_manager()
+    objects = OrderQuerySet.as_manager()
 
     class Meta:
         ordering = ["-ordered_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="order_amount_positive"),
+            # Orders a member places (New Purchase, Top-up, Renewal, Upgrade): one Unpaid
+            # per product, so a double submit never buys twice. Supplementary Payments are
+            # not covered: each settles one bill, and several bills of a product can be
+            # overdrawn at once.
+            models.UniqueConstraint(
+                fields=["organization", "product"],
+                condition=Q(status="unpaid") & ~Q(order_type="supplementary_payment"),
+                name="order_one_unpaid_per_product",
+            ),
+            # A Supplementary Payment settles exactly one bill; other orders settle none.
+            models.CheckConstraint(
+                condition=Q(order_type="supplementary_payment", bill__isnull=False)
+                | (~Q(order_type="supplementary_payment") & Q(bill__isnull=True)),
+                name="order_bill_only_for_supplementary_payment",
+            ),
+            # A bill's overdraft is settled by one order; a Closed one may be replaced.
+            models.UniqueConstraint(
+                fields=["bill"],
+                condition=Q(status__in=["unpaid", "paid"]),
+                name="order_one_open_settlement_per_bill",
+            ),
         ]
         indexes = [
             models.Index(fields=["organization", "-ordered_at"], name="order_org_time_idx"),
@@ -417,6 +490,20 @@ class Order(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+    def get_absolute_url(self) -> str:
+        return reverse("bills:order_detail", args=[self.pk])
+
+    @property
+    def is_unpaid(self) -> bool:
+        return self.status == self.Status.UNPAID
+
+    @property
+    def ordered_by_name(self) -> str:
+        """Who placed the order: full name, else username; "" once the user is deleted."""
+        if self.ordered_by is None:
+            return ""
+        return self.ordered_by.get_full_name() or self.ordered_by.get_username()
 
 
 class Sequence(models.Model):

@@ -47,10 +47,9 @@ def format_money(amount: Decimal | None, currency: str) -> str:
     return f"{amount:,.{places}f}"
 
 
-def format_unit_price(price: Decimal | None) -> str:
-    """`0.000150` -> `0.00015`, `10.000000` -> `10.00`: every significant digit of a
-    unit price, and at least two decimals (`normalize()` alone would print `1E+1`)."""
+def format_unit_price(price: Decimal | None, currency: str) -> str:
+    """`0.000150, "USD"` -> `"0.00015"`; `2, "USD"` -> `"2.00"`: no exponent, no noise."""
     if price is None:
         return ""
-    whole, _, fraction = f"{price.normalize():,f}".partition(".")
-    return f"{whole}.{fraction.ljust(2, '0')}"
+    places = max(currency_decimals(currency), -price.normalize().as_tuple().exponent)
+    return f"{price:,.{places}f}"

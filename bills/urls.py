@@ -8,6 +8,9 @@ urlpatterns = [
     path("bills/", views.bill_list, name="list"),
     path("bills/<int:pk>/", views.bill_detail, name="detail"),
     path("market/", views.product_market, name="market"),
+    path("market/<slug:code>/order/", views.product_order, name="product_order"),
     path("orders/", views.order_list, name="orders"),
+    path("orders/<int:pk>/", views.order_detail, name="order_detail"),
+    path("orders/<int:pk>/cancel/", views.cancel_order, name="order_cancel"),
     path("organization/switch/", views.switch_organization, name="switch_organization"),
 ]

@@ -1,15 +1,26 @@
 from __future__ import annotations
 
+from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from .filters import bill_filter
+from .filters import bill_filter, order_filter
+from .forms import OrderForm
 from .middleware import SESSION_KEY
-from .models import Bill, Order, Organization, Product
+from .models import Bill, Order, Organization, Product, ProductPrice
+from .money import format_money
 from .paging import DEFAULT_PER_PAGE, PER_PAGE_CHOICES, paginate
+from .services import (
+    InvalidTransition,
+    UnpaidOrderExists,
+    order_cancel,
+    order_place,
+    unpaid_order_for,
+)
 
 PAGE_SIZE = 25
 
@@ -63,23 +74,133 @@ def bill_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-# ---------------------------------------------------------------------------------------
+# Product Market and Order Management ----------------------------------------------------
+
+
+def _orders(request: HttpRequest):
+    """Every order query starts here: the current organization's orders only."""
+    return Order.objects.for_organization(request.organization)
+
+
+def _get_order_for_user(request: HttpRequest, pk: int) -> Order:
+    # Another organization's order is a 404, exactly like a missing one.
+    return get_object_or_404(
+        _orders(request).select_related("organization", "product", "ordered_by", "bill"), pk=pk
+    )
+
+
+def _market_products(request: HttpRequest):
+    """The catalogue with its list prices in the organization's currency."""
+    currency = request.organization.currency if request.organization else ""
+    return Product.objects.prefetch_related(
+        Prefetch("prices", queryset=ProductPrice.objects.in_currency(currency), to_attr="listed")
+    )
 
 
 def product_market(request: HttpRequest) -> HttpResponse:
+    unpaid = {}
+    if request.organization is not None:
+        unpaid = {
+            order.product_id: order
+            for order in _orders(request).placed_by_members().unpaid().order_by("ordered_at")
+        }
+    products = list(_market_products(request))
+    for product in products:
+        product.unpaid_order = unpaid.get(product.pk)
+    return render(request, "bills/product_market.html", {"products": products, "section": "market"})
+
+
+def product_order(request: HttpRequest, code: str) -> HttpResponse:
+    """The ordering form of one product: GET shows it, POST places an Unpaid order."""
+    product = get_object_or_404(_market_products(request), code=code)
+    if request.organization is None:
+        return render(
+            request, "bills/product_order.html", {"product": product, "section": "market"}
+        )
+    form = OrderForm(
+        request.POST if request.method == "POST" else None,
+        organization=request.organization,
+        product=product,
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            order = order_place(
+                organization=request.organization,
+                product=product,
+                order_type=form.cleaned_data["order_type"],
+                amount=form.cleaned_data["amount"],
+                ordered_by=request.user,
+            )
+        except UnpaidOrderExists as exc:
+            # Another request placed one since the form was checked.
+            form.existing_order = exc.order
+            form.add_error(None, f"There is already an Unpaid order for {product.name}.")
+        else:
+            messages.success(
+                request,
+                f"Order {order.number} placed: {order.get_order_type_display()} of "
+                f"{format_money(order.amount, order.currency)} {order.currency} for "
+                f"{product.name}. It is Unpaid until payment arrives.",
+            )
+            return redirect(order)
+    # On a fresh visit, an Unpaid order replaces the form with a link to it.
+    unpaid_order = None if form.is_bound else unpaid_order_for(request.organization, product)
     return render(
         request,
-        "bills/product_market.html",
-        {"products": Product.objects.all(), "section": "market"},
+        "bills/product_order.html",
+        {"product": product, "form": form, "unpaid_order": unpaid_order, "section": "market"},
     )
 
 
 def order_list(request: HttpRequest) -> HttpResponse:
-    orders = Order.objects.for_organization(request.organization).select_related(
-        "product", "ordered_by"
-    )
+    filterset = order_filter(request.GET, request)
+    orders = filterset.qs.select_related("product", "ordered_by", "bill")
     page = Paginator(orders, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "bills/order_list.html", {"page": page, "section": "orders"})
+    return render(
+        request,
+        "bills/order_list.html",
+        {
+            "page": page,
+            "filter": filterset,
+            "is_filtered": any(request.GET.get(name) for name in filterset.filters),
+            "section": "orders",
+        },
+    )
+
+
+def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    order = _get_order_for_user(request, pk)
+    return render(request, "bills/order_detail.html", {"order": order, "section": "orders"})
+
+
+@require_POST
+def cancel_order(request: HttpRequest, pk: int) -> HttpResponse:
+    """Cancel an Unpaid order: a first POST asks to confirm, a POST with `confirm` does it."""
+    order = _get_order_for_user(request, pk)
+    if not order.is_unpaid:
+        messages.error(
+            request,
+            f"Order {order.number} is {order.get_status_display()}: "
+            "only Unpaid orders can be cancelled.",
+        )
+        return redirect(order)
+    if request.POST.get("confirm") != "yes":
+        return render(
+            request, "bills/order_cancel_confirm.html", {"order": order, "section": "orders"}
+        )
+    try:
+        order_cancel(order=order, cancelled_by=request.user)
+    except InvalidTransition:
+        # Paid or cancelled by someone else between the confirmation and now.
+        order.refresh_from_db()
+        messages.error(
+            request,
+            f"Order {order.number} is {order.get_status_display()}: "
+            "only Unpaid orders can be cancelled.",
+        )
+    else:
+        messages.success(request, f"Order {order.number} is cancelled; it is now Closed.")
+    return redirect(order)
 
 
 @require_POST

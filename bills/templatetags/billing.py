@@ -21,6 +21,6 @@ def quantity(value: int | None) -> str:
 
 
 @register.filter
-def unit_price(price: Decimal | None) -> str:
-    """`{{ line.unit_price|unit_price }}` -> `0.00015`."""
-    return format_unit_price(price)
+def unit_price(price: Decimal | None, currency: str) -> str:
+    """`{{ price.unit_price|unit_price:price.currency }}` -> `0.00015`."""
+    return format_unit_price(price, currency)

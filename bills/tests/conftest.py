@@ -14,6 +14,12 @@ PASSWORD = "correct-horse-battery-staple"
 CHROMIUM = "/usr/bin/chromium"
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Tests create many users: PBKDF2's deliberate slowness would cost ~0.5 s each."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def make_organization(slug: str, **fields) -> Organization:
     defaults = {
         "name": slug.title(),
@@ -34,12 +40,6 @@ def make_user(username: str, organization: Organization | None = None, role=None
             user=user, organization=organization, role=role or Membership.Role.MEMBER
         )
     return user
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    # The real hasher takes ~0.7 s per user on the CI machine; tests create many users.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
