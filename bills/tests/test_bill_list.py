@@ -374,3 +374,12 @@ def test_the_number_of_queries_does_not_grow_with_the_bills(
         response = member_client.get("/bills/", params)
     assert len(bill_rows(response)) >= 25
     assert len(many) == len(few)
+
+
+def test_the_pages_need_no_inline_style_or_script(member_client, bill):
+    # Issue 7's Content-Security-Policy forbids both; the pages work without JavaScript.
+    for url in ("/bills/", "/bills/?status=paid", "/bills/?page=9", f"/bills/{bill.pk}/"):
+        page = member_client.get(url).content.decode()
+
+        assert "style=" not in page
+        assert "<script" not in page
