@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import BigIntegerField, Count, Func, Q, Sum
+from django.db.models import BigIntegerField, Count, Exists, Func, OuterRef, Q, Sum
 from django.urls import reverse
 
 from .money import (
@@ -90,8 +90,11 @@ class ProductQuerySet(models.QuerySet):
         """Products the organization has been billed for."""
         if organization is None:
             return self.none()
-        used = Bill.objects.filter(organization=organization).values("product_id")
-        return self.filter(pk__in=used)
+        # EXISTS per product: one index probe each, where `IN (SELECT product_id ...)`
+        # made SQLite list all 100,000 bills of a large organization first.
+        return self.filter(
+            Exists(Bill.objects.filter(organization=organization, product=OuterRef("pk")))
+        )
 
 
 class Product(models.Model):
