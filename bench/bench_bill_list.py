@@ -9,9 +9,9 @@ template: everything but the network), logged in as the seed's `bench` user, who
 organization holds 100,000 of the 1,000,000 bills. DEBUG is off, as in production.
 
 Prints, per scenario: rows shown, SQL queries per request, page size, the median,
-90th percentile and fastest server time over --repeat requests (after --warmup), and
-the median time spent in SQL. --explain adds EXPLAIN ANALYZE (PostgreSQL) or EXPLAIN
-QUERY PLAN (SQLite) for each query that reads bills.
+90th percentile and fastest server time over --repeat requests (after --warmup; the
+scenarios take turns), and the median time spent in SQL. --explain adds EXPLAIN
+ANALYZE (PostgreSQL) or EXPLAIN QUERY PLAN (SQLite) for each query that reads bills.
 """
 
 from __future__ import annotations
@@ -87,28 +87,46 @@ def explain(sql: str) -> list[str]:
         return [" ".join(str(part) for part in row) for row in cursor.fetchall()]
 
 
-def measure(client: Client, url: str, warmup: int, repeat: int) -> dict:
-    for _ in range(warmup):
-        assert client.get(url).status_code == 200
-    times, sql_times = [], []
+def timed_get(client: Client, url: str) -> tuple[float, float, list, object]:
+    with CaptureQueriesContext(connection) as captured:
+        started = time.perf_counter()
+        response = client.get(url)
+        elapsed = (time.perf_counter() - started) * 1000
+    assert response.status_code == 200, (url, response.status_code)
+    sql = sum(float(query["time"]) for query in captured) * 1000
+    return elapsed, sql, captured.captured_queries, response
+
+
+def measure(client: Client, urls: dict[str, str], warmup: int, repeat: int) -> dict:
+    """Round-robin over the scenarios, so a burst of load elsewhere on the machine
+    slows them all alike instead of whichever one happened to be running."""
+    for url in urls.values():
+        for _ in range(warmup):
+            timed_get(client, url)
+    times = {name: [] for name in urls}
+    sql_times = {name: [] for name in urls}
+    last = {}
     for _ in range(repeat):
-        with CaptureQueriesContext(connection) as captured:
-            started = time.perf_counter()
-            response = client.get(url)
-            times.append((time.perf_counter() - started) * 1000)
-        assert response.status_code == 200, (url, response.status_code)
-        sql_times.append(sum(float(query["time"]) for query in captured) * 1000)
-    page = response.content.decode()
-    return {
-        "rows": page.count('<td data-label="Product"'),
-        "queries": len(captured),
-        "kb": len(response.content) / 1024,
-        "median": statistics.median(times),
-        "p90": statistics.quantiles(times, n=10)[-1] if len(times) > 1 else times[0],
-        "min": min(times),
-        "sql": statistics.median(sql_times),
-        "captured": captured.captured_queries,
-    }
+        for name, url in urls.items():
+            elapsed, sql, captured, response = timed_get(client, url)
+            times[name].append(elapsed)
+            sql_times[name].append(sql)
+            last[name] = (captured, response)
+    results = {}
+    for name in urls:
+        captured, response = last[name]
+        runs = times[name]
+        results[name] = {
+            "rows": response.content.decode().count('<td data-label="Product"'),
+            "queries": len(captured),
+            "kb": len(response.content) / 1024,
+            "median": statistics.median(runs),
+            "p90": statistics.quantiles(runs, n=10)[-1] if len(runs) > 1 else runs[0],
+            "min": min(runs),
+            "sql": statistics.median(sql_times[name]),
+            "captured": captured,
+        }
+    return results
 
 
 def main() -> None:
@@ -126,30 +144,34 @@ def main() -> None:
     mine = Bill.objects.for_organization(organization).count()
     print(
         f"{connection.vendor} {connection.settings_dict['NAME']}: {total:,} bills, "
-        f"{mine:,} in {organization.slug}; {options.repeat} requests per scenario "
-        f"after {options.warmup} warm-up\n"
+        f"{mine:,} in {organization.slug}; {options.repeat} requests per scenario, "
+        f"round-robin, after {options.warmup} warm-up; load average "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs\n"
     )
     print(
         f"{'scenario':44} {'rows':>4} {'queries':>7} {'page KB':>7} "
         f"{'median ms':>9} {'p90 ms':>7} {'min ms':>7} {'SQL ms':>7}"
     )
-    for name, url in scenarios(organization).items():
-        if options.only and options.only not in name:
-            continue
-        result = measure(client, url, options.warmup, options.repeat)
+    urls = {
+        name: url
+        for name, url in scenarios(organization).items()
+        if not options.only or options.only in name
+    }
+    results = measure(client, urls, options.warmup, options.repeat)
+    for name in urls:
+        result = results[name]
         print(
             f"{name:44} {result['rows']:>4} {result['queries']:>7} {result['kb']:>7.0f} "
             f"{result['median']:>9.1f} {result['p90']:>7.1f} {result['min']:>7.1f} "
-            f"{result['sql']:>7.1f}",
-            flush=True,
+            f"{result['sql']:>7.1f}"
         )
-        if options.explain:
-            print(f"  {url}")
-            for sql in bill_queries(result["captured"]):
+    if options.explain:
+        for name, url in urls.items():
+            print(f"\n{name}: {url}")
+            for sql in bill_queries(results[name]["captured"]):
                 print(f"  -- {sql[:160]}{'...' if len(sql) > 160 else ''}")
                 for line in explain(sql):
                     print(f"     {line}")
-            print()
 
 
 if __name__ == "__main__":
