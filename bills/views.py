@@ -1,11 +1,17 @@
 from __future__ import annotations
 
+import logging
+import sys
+
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db import InterfaceError, OperationalError
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template import loader
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views import defaults
 from django.views.decorators.http import require_POST
 
 from .filters import order_filter
@@ -22,6 +28,8 @@ from .services import (
 )
 
 PAGE_SIZE = 25
+
+logger = logging.getLogger(__name__)
 
 
 def _bills(request: HttpRequest):
@@ -192,3 +200,32 @@ def switch_organization(request: HttpRequest) -> HttpResponse:
     ):
         next_url = "bills:list"
     return redirect(next_url)
+
+
+# Production readiness: the 500/503 handler --------------------
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: a database that cannot be reached is a 503 "try again", not a 500.
+
+    A handler rather than a middleware because the database is first touched by other
+    middleware (the session, the user, the current organization), whose exceptions never
+    reach a middleware's process_exception; every uncaught exception reaches this handler.
+    """
+    if _is_database_unavailable(sys.exception()):
+        logger.warning("Database unavailable: answering 503 for %s", request.path)
+        # Rendered without the request: no context processor may touch the database.
+        response = HttpResponse(loader.render_to_string("503.html"), status=503)
+        response["Retry-After"] = "10"
+        return response
+    return defaults.server_error(request)
+
+
+def _is_database_unavailable(exception: BaseException | None) -> bool:
+    seen = set()
+    while exception is not None and id(exception) not in seen:
+        if isinstance(exception, OperationalError | InterfaceError):
+            return True
+        seen.add(id(exception))
+        exception = exception.__cause__ or exception.__context__
+    return False
