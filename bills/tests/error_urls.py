@@ -3,7 +3,8 @@
 from django.core.exceptions import PermissionDenied, SuspiciousOperation
 from django.urls import path
 
-from billing_console.urls import handler500, urlpatterns as console_urlpatterns
+from billing_console.urls import handler500
+from billing_console.urls import urlpatterns as console_urlpatterns
 
 SECRET_IN_TRACEBACK = "kaboom-the-secret-in-the-traceback"
 
