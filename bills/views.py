@@ -3,7 +3,10 @@ from __future__ import annotations
 import logging
 import sys
 
+from axes.helpers import get_client_username, get_cool_off
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.paginator import Paginator
 from django.db import InterfaceError, OperationalError
 from django.db.models import Prefetch
@@ -202,7 +205,23 @@ def switch_organization(request: HttpRequest) -> HttpResponse:
     return redirect(next_url)
 
 
-# Production readiness: the 500/503 handler --------------------
+# Production readiness: the login lockout page and the 500/503 handler --------------------
+
+
+def login_locked_out(request: HttpRequest, original_response=None, credentials=None):
+    """django-axes' AXES_LOCKOUT_CALLABLE: the login page again, saying why and how long."""
+    cool_off = get_cool_off(request)
+    form = AuthenticationForm(
+        request, initial={"username": get_client_username(request, credentials) or ""}
+    )
+    context = {
+        "form": form,
+        "next": request.POST.get("next", ""),
+        "locked_out": True,
+        "failure_limit": settings.AXES_FAILURE_LIMIT,
+        "cooloff_minutes": int(cool_off.total_seconds() // 60) if cool_off else 0,
+    }
+    return render(request, "registration/login.html", context, status=429)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

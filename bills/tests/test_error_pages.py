@@ -127,9 +127,7 @@ def test_a_failed_login_during_an_outage_is_a_503_too(visitor, member, monkeypat
 
 
 @override_settings(DEBUG=False)
-def test_the_console_comes_back_by_itself_and_keeps_people_logged_in(
-    signed_in, monkeypatch, bill
-):
+def test_the_console_comes_back_by_itself_and_keeps_people_logged_in(signed_in, monkeypatch, bill):
     break_database(monkeypatch, OperationalError)
     during = signed_in.get("/bills/")
     monkeypatch.undo()
