@@ -231,11 +231,15 @@ def server_error(request: HttpRequest) -> HttpResponse:
     middleware (the session, the user, the current organization), whose exceptions never
     reach a middleware's process_exception; every uncaught exception reaches this handler.
     """
-    if _is_database_unavailable(sys.exception()):
-        logger.warning("Database unavailable: answering 503 for %s", request.path)
+    if _is_database_unavailable(exception := sys.exception()):
+        reason = str(exception).strip().partition("\n")[0]
+        logger.warning("Database unavailable, answering 503 for %s: %s", request.path, reason)
         # Rendered without the request: no context processor may touch the database.
         response = HttpResponse(loader.render_to_string("503.html"), status=503)
         response["Retry-After"] = "10"
+        # One line per request, above, instead of django.request's traceback: an outage
+        # must not flood the logs with thousands of identical tracebacks.
+        response._has_been_logged = True
         return response
     return defaults.server_error(request)
 

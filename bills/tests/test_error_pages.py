@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections
@@ -139,3 +141,16 @@ def test_the_console_comes_back_by_itself_and_keeps_people_logged_in(signed_in, 
     assert settings.SESSION_COOKIE_NAME not in during.cookies
     assert after.status_code == 200
     assert bill.application.name in after.content.decode()
+
+
+@override_settings(DEBUG=False)
+def test_an_outage_logs_one_line_per_request_not_a_traceback(signed_in, monkeypatch, caplog):
+    break_database(monkeypatch, OperationalError)
+
+    with caplog.at_level(logging.WARNING):
+        signed_in.get("/bills/")
+
+    assert [(r.name, r.levelname) for r in caplog.records] == [("bills.views", "WARNING")]
+    assert "Database unavailable, answering 503 for /bills/" in caplog.text
+    assert "Connection refused" in caplog.text  # the reason, for whoever is on call
+    assert caplog.records[0].exc_info is None
