@@ -12,6 +12,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 from django.apps import apps
+from django.contrib.contenttypes.models import ContentType
 from django.urls import URLResolver, get_resolver, reverse
 
 
@@ -47,6 +48,29 @@ def all_pages(sample: Callable[[str, str], Any], *, admin: bool = True) -> list[
         kwargs = {param: sample(name, param) for param in pattern.pattern.regex.groupindex}
         pages.append(Page(name, reverse(name, kwargs=kwargs)))
     return pages
+
+
+def sampler(*, bill, order, product, user) -> Callable[[str, str], Any]:
+    """Fills URL parameters with these objects' ids (and any admin object's)."""
+
+    def sample(url_name: str, parameter: str):
+        if parameter == "pk" and url_name.startswith("bills:order"):
+            return order.pk
+        if parameter == "pk":
+            return bill.pk
+        if parameter == "code":
+            return product.code
+        if parameter == "id":
+            return user.pk
+        if parameter == "app_label":
+            return "bills"
+        if parameter == "content_type_id":
+            return ContentType.objects.get_for_model(bill).pk
+        if parameter == "object_id":
+            return bill.pk if url_name == "admin:view_on_site" else admin_object_id(url_name)
+        raise AssertionError(f"No sample value for <{parameter}> in {url_name}: add one here")
+
+    return sample
 
 
 def admin_object_id(url_name: str) -> str:

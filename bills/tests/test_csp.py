@@ -2,45 +2,43 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.conf import settings
-from django.contrib.contenttypes.models import ContentType
 from django.test import Client
 from django.utils.csp import build_policy
 
 from bills.audit import audit_record
-from bills.models import AuditEvent, Bill, Membership
-from bills.tests.pages import Page, admin_object_id, all_pages, inline_code
+from bills.demo import ensure_prices
+from bills.models import AuditEvent, Membership, Order
+from bills.services import order_place
+from bills.tests.pages import Page, all_pages, inline_code, sampler
 
 POLICY = build_policy(settings.SECURE_CSP)
 
 
 @pytest.fixture
-def site(bill, member, other_organization, admin_user):
-    """A console with one of everything, so that each admin page shows a real object."""
+def site(bill, member, other_organization, admin_user, products):
+    """A console with one of everything, so that each page shows a real object."""
     Membership.objects.create(user=member, organization=other_organization)  # the switcher
     audit_record(action=AuditEvent.Action.BILL_CLEARED, user=member, obj=bill)
-    return {"bill": bill, "admin": admin_user}
+    ensure_prices(products, {"USD", "EUR"})
+    order = order_place(
+        organization=bill.organization,
+        product=products["sms"],
+        order_type=Order.Type.TOP_UP,
+        amount=Decimal("100.00"),
+        ordered_by=member,
+    )
+    return {"bill": bill, "order": order, "product": products["sms"], "admin": admin_user}
 
 
 @pytest.fixture
 def pages(site) -> list[Page]:
-    def sample(url_name: str, parameter: str):
-        if parameter == "pk":
-            return site["bill"].pk
-        if parameter == "id":
-            return site["admin"].pk
-        if parameter == "app_label":
-            return "bills"
-        if parameter == "content_type_id":
-            return ContentType.objects.get_for_model(Bill).pk
-        if parameter == "object_id":
-            if url_name == "admin:view_on_site":
-                return site["bill"].pk
-            return admin_object_id(url_name)
-        raise AssertionError(f"No sample value for <{parameter}> in {url_name}: add one here")
-
-    return all_pages(sample)
+    return all_pages(
+        sampler(bill=site["bill"], order=site["order"], product=site["product"], user=site["admin"])
+    )
 
 
 def browsers(site, member) -> dict[str, Client]:
@@ -63,6 +61,7 @@ def test_the_url_list_covers_the_console_and_the_admin(pages):
     names = {page.name for page in pages}
 
     assert {"login", "bills:list", "bills:detail", "bills:market", "bills:orders"} <= names
+    assert {"bills:product_order", "bills:order_detail"} <= names
     assert {"admin:index", "admin:bills_bill_change", "admin:bills_auditevent_changelist"} <= names
 
 

@@ -17,12 +17,6 @@ from bills.tests.conftest import PASSWORD
 LIMIT = settings.AXES_FAILURE_LIMIT
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """Dozens of password checks here; the production hasher costs ~0.3 s each."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def log_in(client, username="alice", password=PASSWORD, ip="192.0.2.10"):
     return client.post(
         "/login/", {"username": username, "password": password}, REMOTE_ADDR=ip, follow=True
