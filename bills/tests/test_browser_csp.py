@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.test import Client
+from playwright.sync_api import expect
 
 from bills.demo import ensure_prices
 from bills.models import Membership, Order
@@ -162,7 +163,7 @@ def test_the_admin_works_under_the_policy(page, watcher, console):
     # The actions bar is JavaScript: select a bill, pick the action, run it.
     watcher.visit("/admin/bills/bill/")
     page.locator("input.action-select").first.check()
-    assert page.get_by_text("1 of 1 selected").is_visible()  # actions.js ran
+    expect(page.get_by_text("1 of 1 selected")).to_be_visible()  # actions.js ran
     page.get_by_label("Action:").select_option(label="Mark selected bills as Cleared")
     page.get_by_role("button", name="Run").click()
     watcher.collect()
