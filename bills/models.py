@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import BigIntegerField, Count, Exists, Func, OuterRef, Q, Sum
 from django.urls import reverse
+from django.utils import timezone
 
 from .money import (
     CURRENCY_CHOICES,
@@ -523,3 +525,52 @@ class Sequence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}={self.last_value}"
+
+
+class AuditEvent(models.Model):
+    """Who did what to which organization's billing data, and when: kept for staff."""
+
+    class Action(models.TextChoices):
+        BILL_DOWNLOAD = "bill_download", "Download Bill"
+        BILLS_EXPORT = "bills_export", "Export Data"
+        BILL_CLEARED = "bill_cleared", "Bill marked Cleared"
+
+    occurred_at = models.DateTimeField(default=timezone.now, editable=False)
+    action = models.CharField(max_length=32, choices=Action.choices)
+    # The user may be deleted one day; the audit row keeps the name they had.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    actor_username = models.CharField("user", max_length=150, blank=True)
+    organization = models.ForeignKey(
+        Organization,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="audit_events",
+    )
+    object_type = models.CharField(max_length=64, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    object_repr = models.CharField("object", max_length=200, blank=True)
+    details = models.JSONField(
+        default=dict,
+        blank=True,
+        encoder=DjangoJSONEncoder,
+        help_text="What the action used, e.g. the export's filters and row count.",
+    )
+    ip_address = models.GenericIPAddressField("IP address", null=True, blank=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [
+            models.Index(fields=["organization", "-occurred_at"], name="audit_org_time_idx"),
+            models.Index(fields=["action", "-occurred_at"], name="audit_action_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        target = f" {self.object_repr}" if self.object_repr else ""
+        return f"{self.actor_username or 'system'}: {self.get_action_display()}{target}"

@@ -14,8 +14,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from .audit import audit_record
 from .models import (
     Application,
+    AuditEvent,
     Bill,
     BillLine,
     Membership,
@@ -128,8 +130,17 @@ def bill_issue(
     return bill
 
 
-def bill_clear(*, bill: Bill, cleared_at: dt.datetime | None = None) -> Bill:
-    """Mark a Pending bill Cleared: the only status change a bill may make."""
+def bill_clear(
+    *,
+    bill: Bill,
+    cleared_at: dt.datetime | None = None,
+    by=None,
+    ip_address: str | None = None,
+) -> Bill:
+    """Mark a Pending bill Cleared: the only status change a bill may make.
+
+    The audit trail records it, `by` whom and from `ip_address`, in the same transaction.
+    """
     with transaction.atomic():
         locked = Bill.objects.select_for_update().get(pk=bill.pk)
         if locked.status != Bill.Status.PENDING:
@@ -137,6 +148,14 @@ def bill_clear(*, bill: Bill, cleared_at: dt.datetime | None = None) -> Bill:
         locked.status = Bill.Status.CLEARED
         locked.cleared_at = cleared_at or timezone.now()
         locked.save(update_fields=["status", "cleared_at", "updated_at"])
+        audit_record(
+            action=AuditEvent.Action.BILL_CLEARED,
+            user=by,
+            organization=locked.organization,
+            obj=locked,
+            details={"from": Bill.Status.PENDING, "to": Bill.Status.CLEARED},
+            ip_address=ip_address,
+        )
     bill.status, bill.cleared_at = locked.status, locked.cleared_at
     return bill
 

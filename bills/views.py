@@ -1,11 +1,20 @@
 from __future__ import annotations
 
+import logging
+import sys
+
+from axes.helpers import get_client_username, get_cool_off
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.paginator import Paginator
+from django.db import InterfaceError, OperationalError
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template import loader
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views import defaults
 from django.views.decorators.http import require_POST
 
 from .filters import bill_filter, order_filter
@@ -23,6 +32,8 @@ from .services import (
 )
 
 PAGE_SIZE = 25
+
+logger = logging.getLogger(__name__)
 
 
 def _bills(request: HttpRequest):
@@ -215,3 +226,52 @@ def switch_organization(request: HttpRequest) -> HttpResponse:
     ):
         next_url = "bills:list"
     return redirect(next_url)
+
+
+# Production readiness: the login lockout page and the 500/503 handler --------------------
+
+
+def login_locked_out(request: HttpRequest, original_response=None, credentials=None):
+    """django-axes' AXES_LOCKOUT_CALLABLE: the login page again, saying why and how long."""
+    cool_off = get_cool_off(request)
+    form = AuthenticationForm(
+        request, initial={"username": get_client_username(request, credentials) or ""}
+    )
+    context = {
+        "form": form,
+        "next": request.POST.get("next", ""),
+        "locked_out": True,
+        "failure_limit": settings.AXES_FAILURE_LIMIT,
+        "cooloff_minutes": int(cool_off.total_seconds() // 60) if cool_off else 0,
+    }
+    return render(request, "registration/login.html", context, status=429)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: a database that cannot be reached is a 503 "try again", not a 500.
+
+    A handler rather than a middleware because the database is first touched by other
+    middleware (the session, the user, the current organization), whose exceptions never
+    reach a middleware's process_exception; every uncaught exception reaches this handler.
+    """
+    if _is_database_unavailable(exception := sys.exception()):
+        reason = str(exception).strip().partition("\n")[0]
+        logger.warning("Database unavailable, answering 503 for %s: %s", request.path, reason)
+        # Rendered without the request: no context processor may touch the database.
+        response = HttpResponse(loader.render_to_string("503.html"), status=503)
+        response["Retry-After"] = "10"
+        # One line per request, above, instead of django.request's traceback: an outage
+        # must not flood the logs with thousands of identical tracebacks.
+        response._has_been_logged = True
+        return response
+    return defaults.server_error(request)
+
+
+def _is_database_unavailable(exception: BaseException | None) -> bool:
+    seen = set()
+    while exception is not None and id(exception) not in seen:
+        if isinstance(exception, OperationalError | InterfaceError):
+            return True
+        seen.add(id(exception))
+        exception = exception.__cause__ or exception.__context__
+    return False

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('bills', '0002_product_prices_and_order_rules'),
+        ('bills', '0003_audit_events'),
     ]
 
     operations = [
