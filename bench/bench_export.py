@@ -26,7 +26,8 @@ clock, and this process's CPU time, steadier on a shared machine; PostgreSQL's o
 is in its server process) are the best of --repeat runs, as timeit reports: on a
 shared machine the slower runs measure the neighbours. The database is only read:
 PostgreSQL sessions are opened read-only, sessions are signed cookies and logging in
-does not touch last_login.
+does not touch last_login; so each export's audit row cannot be written there, and
+`audit_record` logs that (to the captured stderr of the case's process) and carries on.
 """
 
 from __future__ import annotations

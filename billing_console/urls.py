@@ -14,3 +14,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("bills.urls")),
 ]
+
+# A database that is down answers 503 "try again" (bills.views.server_error).
+handler500 = "bills.views.server_error"

@@ -4,7 +4,18 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from .models import Application, Bill, BillLine, Membership, Order, Organization, Product
+from .audit import client_ip
+from .models import (
+    Application,
+    AuditEvent,
+    Bill,
+    BillLine,
+    Membership,
+    Order,
+    Organization,
+    Product,
+    ProductPrice,
+)
 from .services import InvalidTransition, bill_clear
 
 
@@ -34,10 +45,17 @@ class MembershipAdmin(admin.ModelAdmin):
     autocomplete_fields = ["user", "organization"]
 
 
+class ProductPriceInline(admin.TabularInline):
+    model = ProductPrice
+    extra = 0
+    fields = ["currency", "description", "min_quantity", "unit_price", "position"]
+
+
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
     list_display = ["name", "code", "usage_unit", "position"]
     search_fields = ["name", "code"]
+    inlines = [ProductPriceInline]
 
 
 @admin.register(Application)
@@ -64,7 +82,7 @@ def mark_cleared(modeladmin, request: HttpRequest, queryset: QuerySet[Bill]) -> 
     cleared = skipped = 0
     for bill in queryset:
         try:
-            bill_clear(bill=bill)
+            bill_clear(bill=bill, by=request.user, ip_address=client_ip(request))
         except InvalidTransition:
             skipped += 1
         else:
@@ -149,3 +167,48 @@ class OrderAdmin(admin.ModelAdmin):
     search_fields = ["number", "organization__name"]
     autocomplete_fields = ["organization", "ordered_by", "bill"]
     readonly_fields = ["number"]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """The audit trail, read-only: staff look, nobody edits history."""
+
+    list_display = [
+        "occurred_at",
+        "action",
+        "actor_username",
+        "organization",
+        "object_repr",
+        "summary",
+        "ip_address",
+    ]
+    list_filter = ["action", "organization", "occurred_at"]
+    list_select_related = ["organization"]
+    search_fields = ["actor_username", "object_repr", "organization__name", "ip_address"]
+    date_hierarchy = "occurred_at"
+    fields = [
+        "occurred_at",
+        "action",
+        "actor",
+        "actor_username",
+        "organization",
+        "object_type",
+        "object_id",
+        "object_repr",
+        "details",
+        "ip_address",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="details")
+    def summary(self, event: AuditEvent) -> str:
+        return ", ".join(f"{key}={value}" for key, value in event.details.items())
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

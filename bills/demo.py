@@ -10,9 +10,9 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from .models import Application, Bill, Membership, Order, Organization, Product
+from .models import Application, Bill, Membership, Order, Organization, Product, ProductPrice
 from .money import round_money
-from .services import LineItem, bill_clear, bill_issue, next_sequence_value
+from .services import LineItem, bill_clear, bill_issue, order_number, order_place
 
 
 @dataclass(frozen=True)
@@ -193,6 +193,23 @@ def ensure_products() -> dict[str, Product]:
     return products
 
 
+def ensure_prices(products: dict[str, Product], currencies: set[str]) -> int:
+    """List prices from the catalogue's rates, in each currency; existing rows stay."""
+    created = 0
+    for entry in CATALOGUE:
+        for currency in sorted(currencies):
+            for position, rate in enumerate(entry.rates, start=1):
+                _, was_created = ProductPrice.objects.get_or_create(
+                    product=products[entry.code],
+                    currency=currency,
+                    description=rate.description,
+                    min_quantity=0,
+                    defaults={"unit_price": rate.unit_price, "position": position},
+                )
+                created += was_created
+    return created
+
+
 def month_start(day: dt.date) -> dt.date:
     return day.replace(day=1)
 
@@ -226,6 +243,8 @@ def seed_demo(today: dt.date) -> dict[str, int]:
     catalogue = {entry.code: entry for entry in CATALOGUE}
     with transaction.atomic():
         products = ensure_products()
+        # The demo bills charge the catalogue's rates in every currency; so do the prices.
+        ensure_prices(products, {spec.currency for spec in DEMO_ORGANIZATIONS})
         organizations = {}
         for spec in DEMO_ORGANIZATIONS:
             organization, was_created = Organization.objects.get_or_create(
@@ -353,10 +372,6 @@ def _bill_time(bill: Bill) -> dt.datetime:
     return dt.datetime.combine(bill.bill_date, dt.time(9, 0), tzinfo=dt.UTC)
 
 
-def order_number(ordered_at: dt.datetime) -> str:
-    return f"ORD-{ordered_at:%Y%m%d}-{next_sequence_value('order'):06d}"
-
-
 def _ensure_purchase_orders(organizations, products, users, today) -> int:
     """A New Purchase per product an organization uses, and a yearly prepaid top-up."""
     created = 0
@@ -398,4 +413,22 @@ def _ensure_purchase_orders(organizations, products, users, today) -> int:
                 ordered_at=ordered_at,
             )
             created += 1
+    created += _ensure_unpaid_top_up(organizations["acme"], products["sms"], users["acme"], today)
     return created
+
+
+def _ensure_unpaid_top_up(organization, product, orderer, today) -> int:
+    """One order waiting for payment, placed like a member would in the Product Market."""
+    if Order.objects.filter(
+        organization=organization, product=product, order_type=Order.Type.TOP_UP
+    ).exists():
+        return 0
+    order_place(
+        organization=organization,
+        product=product,
+        order_type=Order.Type.TOP_UP,
+        amount=Decimal("1000.00"),
+        ordered_by=orderer,
+        ordered_at=dt.datetime.combine(month_start(today), dt.time(8, 0), tzinfo=dt.UTC),
+    )
+    return 1

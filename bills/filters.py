@@ -1,23 +1,28 @@
-"""The one FilterSet behind the Bills page and its exports.
+"""The one FilterSet behind the Bills page and its exports, and Order Management's.
 
 Build it on an already-scoped queryset and check `is_valid()` before reading `.qs`:
 on invalid input django-filter silently drops the bad filter, which would widen the
-result to bills the user did not ask for.
+result to bills the user did not ask for. `BillFilter.qs` selects nothing instead.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import zoneinfo
 
 import django_filters
 from django import forms
 from django.db.models import Q, QuerySet
+from django.http import QueryDict
 
-from .models import Application, Bill, Product
+from .models import Application, Bill, Order, Product
 
 MONTH_PATTERN = re.compile(r"^(\d{4})-(\d{2})$")
 SEARCH_MAX_LENGTH = 100
+# Above this many applications the form offers no application <select> (the search finds
+# applications by name or AppKey): 4,167 options made 200 KB and ~180 ms of the page.
+APPLICATION_CHOICES_LIMIT = 100
 
 # Public sort keys -> model fields. Anything else is ignored (default: newest cycle first).
 SORT_FIELDS = {
@@ -25,6 +30,7 @@ SORT_FIELDS = {
     "amount": "consumption_amount",
     "overdraft": "overdraft_amount",
 }
+DEFAULT_SORT = "-cycle"
 DEFAULT_ORDERING = ("-billing_cycle", "-id")
 
 
@@ -32,7 +38,10 @@ class MonthField(forms.Field):
     """`2026-10` -> date(2026, 10, 1); the value of an <input type="month">."""
 
     widget = forms.TextInput(attrs={"type": "month", "placeholder": "YYYY-MM"})
-    default_error_messages = {"invalid": "Enter a month as YYYY-MM, for example 2026-10."}
+    default_error_messages = {
+        # Quotes the bad value: a browser's month picker shows an invalid value as empty.
+        "invalid": "“%(value)s” is not a month: enter it as YYYY-MM, for example 2026-10.",
+    }
 
     def to_python(self, value):
         value = (value or "").strip()
@@ -40,12 +49,39 @@ class MonthField(forms.Field):
             return None
         match = MONTH_PATTERN.match(value)
         if not match or not 1 <= int(match[2]) <= 12 or int(match[1]) < 1:
-            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+            shown = "".join(c for c in value[:20] if c.isprintable())
+            raise forms.ValidationError(
+                self.error_messages["invalid"], code="invalid", params={"value": shown}
+            )
         return dt.date(int(match[1]), int(match[2]), 1)
 
 
 class MonthFilter(django_filters.Filter):
     field_class = MonthField
+
+
+class SortField(forms.Field):
+    """A whitelisted sort key, or "" for the default order: never a validation error,
+    because a stale or hand-edited sort link should still show the bills."""
+
+    widget = forms.HiddenInput
+
+    def clean(self, value) -> str:
+        value = value.strip() if isinstance(value, str) else ""
+        return value if value.removeprefix("-") in SORT_FIELDS else ""
+
+
+class SortFilter(django_filters.Filter):
+    field_class = SortField
+
+
+class ApplicationChoiceField(django_filters.fields.ModelChoiceField):
+    def label_from_instance(self, obj: Application) -> str:
+        return obj.name
+
+
+class ApplicationFilter(django_filters.ModelChoiceFilter):
+    field_class = ApplicationChoiceField
 
 
 def _own_products(request) -> QuerySet[Product]:
@@ -57,9 +93,15 @@ def _own_applications(request) -> QuerySet[Application]:
 
 
 class BillFilterForm(forms.Form):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
     def clean(self):
         cleaned = super().clean()
-        start, end = cleaned.get("cycle_from"), cleaned.get("cycle_to")
+        month, start, end = (cleaned.get(name) for name in ("cycle", "cycle_from", "cycle_to"))
+        if month and (start or end):
+            self.add_error("cycle", "Choose one month or a range of months, not both.")
         if start and end and start > end:
             self.add_error("cycle_to", "The end month must not be before the start month.")
         return cleaned
@@ -67,47 +109,90 @@ class BillFilterForm(forms.Form):
 
 class BillFilter(django_filters.FilterSet):
     product = django_filters.ModelMultipleChoiceFilter(
-        queryset=_own_products, label="Product", widget=forms.CheckboxSelectMultiple
+        queryset=_own_products,
+        method="filter_products",
+        label="Product",
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={
+            "invalid_choice": "There is no product %(value)s among yours.",
+            "invalid_pk_value": "“%(pk)s” is not a product.",
+        },
     )
-    application = django_filters.ModelChoiceFilter(
-        queryset=_own_applications, label="Application", empty_label="All applications"
+    application = ApplicationFilter(
+        queryset=_own_applications,
+        label="Application",
+        empty_label="All applications",
+        error_messages={"invalid_choice": "That is not one of your applications."},
     )
-    cycle = MonthFilter(field_name="billing_cycle", label="Billing cycle")
+    cycle = MonthFilter(field_name="billing_cycle", label="Month")
     cycle_from = MonthFilter(field_name="billing_cycle", lookup_expr="gte", label="From")
     cycle_to = MonthFilter(field_name="billing_cycle", lookup_expr="lte", label="To")
     status = django_filters.ChoiceFilter(
-        choices=Bill.Status.choices, label="Status", empty_label="All statuses"
+        choices=Bill.Status.choices,
+        label="Status",
+        empty_label="All statuses",
+        error_messages={
+            "invalid_choice": "“%(value)s” is not a status: choose Pending, Cleared or all."
+        },
     )
     q = django_filters.CharFilter(
         method="search",
         label="Search",
         max_length=SEARCH_MAX_LENGTH,
         help_text="Application name, AppKey or WhatsApp Business Account",
+        error_messages={
+            "max_length": "Search for at most %(limit_value)d characters "
+            "(this search has %(show_value)d)."
+        },
     )
-    sort = django_filters.CharFilter(method="sort_by", label="Sort by", max_length=20)
+    sort = SortFilter(method="sort_by", label="Sort by")
 
     class Meta:
         model = Bill
         fields: list[str] = []
         form = BillFilterForm
 
+    def filter_products(self, queryset: QuerySet[Bill], name: str, value) -> QuerySet[Bill]:
+        # One `product_id IN (...)`: the stock filter ORs one clause per product and adds
+        # DISTINCT, which makes the count and the sums over 100,000 bills far slower.
+        # `value` is already evaluated (validation fetched it); pass plain ids so the
+        # product choices' own subquery is not nested into every bill query.
+        if not value:
+            return queryset
+        return queryset.filter(product__in=[product.pk for product in value])
+
     def search(self, queryset: QuerySet[Bill], name: str, value: str) -> QuerySet[Bill]:
         value = value.strip()
         if not value:
             return queryset
+        # Matching the organization's applications first, rather than joining every
+        # bill to its application, made the search ~2.5x faster at 100,000 bills.
+        applications = _own_applications(self.request).filter(
+            Q(name__icontains=value) | Q(app_key__icontains=value)
+        )
         return queryset.filter(
-            Q(application__name__icontains=value)
-            | Q(application__app_key__icontains=value)
-            | Q(whatsapp_business_account__icontains=value)
+            Q(application__in=applications) | Q(whatsapp_business_account__icontains=value)
         )
 
     def sort_by(self, queryset: QuerySet[Bill], name: str, value: str) -> QuerySet[Bill]:
-        """`sort=amount` or `sort=-amount`; an unknown key keeps the default order."""
-        field = SORT_FIELDS.get(value.removeprefix("-"))
-        if field is None:
-            return queryset
-        direction = "-" if value.startswith("-") else ""
-        return queryset.order_by(f"{direction}{field}", "-id")
+        """`sort=amount` (smallest first) or `sort=-amount` (largest first).
+
+        The tie-breaker `id` runs in the same direction, so one index per sort key
+        serves both directions (PostgreSQL scans it forwards or backwards)."""
+        field = SORT_FIELDS[value.removeprefix("-")]
+        if value.startswith("-"):
+            return queryset.order_by(f"-{field}", "-id")
+        return queryset.order_by(field, "id")
+
+    @property
+    def form(self) -> forms.Form:
+        if not hasattr(self, "_form"):
+            form = super().form
+            if _own_applications(self.request).count() > APPLICATION_CHOICES_LIMIT:
+                # Still accepts ?application=<id> (links, the export); the page shows it
+                # as a removable filter instead of a huge dropdown.
+                form.fields["application"].widget = forms.HiddenInput()
+        return self._form
 
     @property
     def qs(self) -> QuerySet[Bill]:
@@ -116,8 +201,131 @@ class BillFilter(django_filters.FilterSet):
             return self.queryset.none()
         return super().qs
 
+    def as_query(self) -> QueryDict:
+        """This filter's own parameters, for links that must keep it (pages, sorting,
+        the export): no page, no stray keys, the sort only when it is not the default."""
+        query = QueryDict(mutable=True)
+        if not (self.is_bound and self.is_valid()):
+            return query
+        for name in self.filters:
+            if name == "sort":
+                continue
+            values = [str(value) for value in _values(self.data, name) if str(value).strip()]
+            if values:
+                query.setlist(name, values)
+        if self.sort_key != DEFAULT_SORT:
+            query["sort"] = self.sort_key
+        return query
+
+    @property
+    def sort_key(self) -> str:
+        """The sort in effect, e.g. `-cycle` (the default) or `amount`."""
+        if self.is_bound and self.is_valid():
+            return self.form.cleaned_data.get("sort") or DEFAULT_SORT
+        return DEFAULT_SORT
+
+
+def _values(data, name: str) -> list:
+    if hasattr(data, "getlist"):
+        return data.getlist(name)
+    value = data.get(name)
+    return list(value) if isinstance(value, list | tuple) else [value] if value else []
+
 
 def bill_filter(data, request) -> BillFilter:
     """The Bills page's FilterSet on the current organization's bills."""
     scoped = Bill.objects.for_organization(request.organization).order_by(*DEFAULT_ORDERING)
     return BillFilter(data or None, queryset=scoped, request=request)
+
+
+# Order Management -----------------------------------------------------------------------
+
+ORDER_DEFAULT_ORDERING = ("-ordered_at", "-id")
+DATE_INVALID = "Enter a date as YYYY-MM-DD, for example 2026-10-31."
+
+
+def _ordered_products(request) -> QuerySet[Product]:
+    """Products the current organization has orders for."""
+    orders = Order.objects.for_organization(getattr(request, "organization", None))
+    return Product.objects.filter(pk__in=orders.values("product_id"))
+
+
+def _start_of_day(day: dt.date, time_zone: str) -> dt.datetime | None:
+    """Midnight of `day` in the organization's time zone, in UTC; None beyond year 1..9999."""
+    try:
+        midnight = dt.datetime.combine(day, dt.time.min, tzinfo=zoneinfo.ZoneInfo(time_zone))
+        return midnight.astimezone(dt.UTC)
+    except OverflowError:
+        return None
+
+
+class OrderFilterForm(forms.Form):
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("ordered_from"), cleaned.get("ordered_to")
+        if start and end and start > end:
+            self.add_error("ordered_to", "The end date must not be before the start date.")
+        return cleaned
+
+
+class OrderFilter(django_filters.FilterSet):
+    """Order Management's filters; dates are days in the organization's time zone."""
+
+    product = django_filters.ModelChoiceFilter(
+        queryset=_ordered_products, label="Product", empty_label="All products"
+    )
+    type = django_filters.ChoiceFilter(
+        field_name="order_type",
+        choices=Order.Type.choices,
+        label="Order type",
+        empty_label="All types",
+    )
+    status = django_filters.ChoiceFilter(
+        choices=Order.Status.choices, label="Order status", empty_label="All statuses"
+    )
+    ordered_from = django_filters.DateFilter(
+        method="ordered_since",
+        label="Ordered from",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"invalid": DATE_INVALID},
+    )
+    ordered_to = django_filters.DateFilter(
+        method="ordered_until",
+        label="Ordered to",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"invalid": DATE_INVALID},
+    )
+
+    class Meta:
+        model = Order
+        fields: list[str] = []
+        form = OrderFilterForm
+
+    @property
+    def time_zone(self) -> str:
+        return self.request.organization.time_zone
+
+    def ordered_since(self, queryset: QuerySet[Order], name: str, value: dt.date):
+        start = _start_of_day(value, self.time_zone)
+        # Before year 1 in UTC: no order is older, so there is nothing to exclude.
+        return queryset if start is None else queryset.filter(ordered_at__gte=start)
+
+    def ordered_until(self, queryset: QuerySet[Order], name: str, value: dt.date):
+        """Up to the end of the day: before midnight of the next one."""
+        if value == dt.date.max:
+            return queryset
+        end = _start_of_day(value + dt.timedelta(days=1), self.time_zone)
+        return queryset if end is None else queryset.filter(ordered_at__lt=end)
+
+    @property
+    def qs(self) -> QuerySet[Order]:
+        if self.is_bound and not self.is_valid():
+            # Never widen: an invalid filter selects nothing (the form says why).
+            return self.queryset.none()
+        return super().qs
+
+
+def order_filter(data, request) -> OrderFilter:
+    """Order Management's FilterSet on the current organization's orders, newest first."""
+    scoped = Order.objects.for_organization(request.organization).order_by(*ORDER_DEFAULT_ORDERING)
+    return OrderFilter(data or None, queryset=scoped, request=request)

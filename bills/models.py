@@ -4,11 +4,15 @@ bills with their lines, and orders. See shared/DESIGN.md for what each field mea
 from __future__ import annotations
 
 import zoneinfo
+from dataclasses import dataclass
+from decimal import Decimal
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
-from django.db.models import Q
+from django.db.models import BigIntegerField, Count, Exists, Func, OuterRef, Q, Sum
 from django.urls import reverse
+from django.utils import timezone
 
 from .money import (
     CURRENCY_CHOICES,
@@ -88,8 +92,11 @@ class ProductQuerySet(models.QuerySet):
         """Products the organization has been billed for."""
         if organization is None:
             return self.none()
-        used = Bill.objects.filter(organization=organization).values("product_id")
-        return self.filter(pk__in=used)
+        # EXISTS per product: one index probe each, where `IN (SELECT product_id ...)`
+        # made SQLite list all 100,000 bills of a large organization first.
+        return self.filter(
+            Exists(Bill.objects.filter(organization=organization, product=OuterRef("pk")))
+        )
 
 
 class Product(models.Model):
@@ -108,6 +115,49 @@ class Product(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ProductPriceQuerySet(models.QuerySet):
+    def in_currency(self, currency: str) -> ProductPriceQuerySet:
+        return self.filter(currency=currency)
+
+
+class ProductPrice(models.Model):
+    """A list price for one kind of usage of a product, in one currency.
+
+    Volume tiers are rows with the same description and a higher `min_quantity`:
+    the tier's unit price applies from that monthly quantity on.
+    """
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="prices")
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    description = models.CharField(
+        max_length=200, help_text="What is counted, e.g. SMS to Germany."
+    )
+    min_quantity = models.PositiveBigIntegerField(
+        default=0, help_text="The tier applies from this monthly quantity on; 0 for the first."
+    )
+    unit_price = models.DecimalField(
+        max_digits=UNIT_PRICE_MAX_DIGITS, decimal_places=UNIT_PRICE_DECIMAL_PLACES
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+
+    objects = ProductPriceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["product", "currency", "position", "min_quantity"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "currency", "description", "min_quantity"],
+                name="productprice_one_per_tier",
+            ),
+            models.CheckConstraint(
+                condition=Q(unit_price__gte=0), name="productprice_unit_price_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product}: {self.description} from {self.min_quantity} ({self.currency})"
 
 
 class TenantQuerySet(models.QuerySet):
@@ -148,9 +198,81 @@ class Application(models.Model):
         return f"{self.name} ({self.app_key})"
 
 
+class MoneySum(Sum):
+    """SUM of a money column, exact to the cent on every database (None for no rows).
+
+    PostgreSQL adds NUMERIC exactly, and twice as fast as it adds integer cents. SQLite
+    stores decimals as REAL and its SUM drifts (a thousand 0.10 add up to
+    99.9999999999986, and Django does not round aggregates back), so there the SQL adds
+    whole cents as integers and the converter below divides them back exactly.
+    """
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        cents = self.copy()
+        amount, *rest = cents.get_source_expressions()
+        cents.set_source_expressions([_Cents(amount), *rest])
+        return cents.as_sql(compiler, connection, **extra_context)
+
+    def get_db_converters(self, connection):
+        converters = super().get_db_converters(connection)
+        if connection.vendor == "sqlite":
+            converters.append(_from_cents)
+        return converters
+
+
+class _Cents(Func):
+    template = f"CAST(ROUND(%(expressions)s * {10**MONEY_DECIMAL_PLACES}) AS INTEGER)"
+    output_field = BigIntegerField()
+
+
+def _from_cents(value, expression, connection) -> Decimal | None:
+    return None if value is None else Decimal(int(value)).scaleb(-MONEY_DECIMAL_PLACES)
+
+
+@dataclass(frozen=True)
+class BillSummary:
+    """How many bills a selection holds and what they add up to, exact to the cent."""
+
+    count: int
+    consumption: Decimal
+    pending_count: int
+    pending: Decimal
+    overdraft: Decimal
+
+
 class BillQuerySet(TenantQuerySet):
     def pending(self) -> BillQuerySet:
         return self.filter(status=Bill.Status.PENDING)
+
+    def summary(self) -> BillSummary:
+        """Count and totals of these bills (amounts in the bills' currency: an
+        organization's currency never changes, so its bills share one).
+
+        Two queries: all of these bills, then the Pending ones. Over 100,000 bills that
+        is ~30% faster than one query with FILTER clauses, which tests every row's
+        status twice; the Pending ones are a short range of `bill_org_status_idx`.
+        """
+        selected = self.order_by()
+        totals = selected.aggregate(
+            count=Count("*"),
+            consumption=MoneySum("consumption_amount"),
+            overdraft=MoneySum("overdraft_amount"),
+        )
+        pending = selected.pending().aggregate(
+            count=Count("*"), consumption=MoneySum("consumption_amount")
+        )
+        zero = Decimal("0.00")
+        return BillSummary(
+            count=totals["count"],
+            consumption=totals["consumption"] or zero,
+            pending_count=pending["count"],
+            pending=pending["consumption"] or zero,
+            overdraft=totals["overdraft"] or zero,
+        )
+
+
+# Columns the Bills page filters and sums on, besides the organization and the cycle.
+SUMMARY_COLUMNS = ["status", "product", "consumption_amount", "overdraft_amount"]
 
 
 class Bill(models.Model):
@@ -159,7 +281,11 @@ class Bill(models.Model):
         CLEARED = "cleared", "Cleared"
 
     number = models.CharField(max_length=32, unique=True, editable=False)
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="bills")
+    # No index of its own: bill_org_cycle_idx leads with it (a second one only lured
+    # PostgreSQL into reading the table for the summary instead of that index alone).
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="bills", db_index=False
+    )
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="bills")
     application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="bills")
     # Part of a bill's identity: one bill per WABA for WhatsApp, "" otherwise.
@@ -222,14 +348,26 @@ class Bill(models.Model):
                 name="bill_cleared_at_matches_status",
             ),
         ]
+        # The Bills page at 100,000 bills per organization. Each index is led by the
+        # organization and ends with the columns the summary filters and adds up, so the
+        # summary is an index-only scan; the page is the index's first rows.
         indexes = [
-            # The bill list: one organization's bills, newest cycle first.
+            # Newest cycle first, optionally within a cycle or range of cycles.
             models.Index(
-                fields=["organization", "-billing_cycle", "-id"], name="bill_org_cycle_idx"
+                fields=["organization", "-billing_cycle", "-id", *SUMMARY_COLUMNS],
+                name="bill_org_cycle_idx",
             ),
-            # The top navigation badge and "Bills to be paid".
+            # The same with a status: "Bills to be paid" and the top navigation badge.
             models.Index(
-                fields=["organization", "status", "-billing_cycle"], name="bill_org_status_idx"
+                fields=["organization", "status", "-billing_cycle", "-id", *SUMMARY_COLUMNS[1:]],
+                name="bill_org_status_idx",
+            ),
+            # Sorted by amount or overdraft, either way (the tie-breaker follows the sort).
+            models.Index(
+                fields=["organization", "consumption_amount", "id"], name="bill_org_amount_idx"
+            ),
+            models.Index(
+                fields=["organization", "overdraft_amount", "id"], name="bill_org_overdraft_idx"
             ),
         ]
 
@@ -246,6 +384,11 @@ class Bill(models.Model):
     @property
     def is_pending(self) -> bool:
         return self.status == self.Status.PENDING
+
+    @property
+    def prepaid_amount(self) -> Decimal:
+        """The part of the consumption the prepaid balance covered."""
+        return self.consumption_amount - self.overdraft_amount
 
 
 class BillLine(models.Model):
@@ -271,6 +414,15 @@ class BillLine(models.Model):
 
     def __str__(self) -> str:
         return self.description
+
+
+class OrderQuerySet(TenantQuerySet):
+    def unpaid(self) -> OrderQuerySet:
+        return self.filter(status=Order.Status.UNPAID)
+
+    def placed_by_members(self) -> OrderQuerySet:
+        """Orders from the Product Market, as opposed to Supplementary Payments for bills."""
+        return self.exclude(order_type=Order.Type.SUPPLEMENTARY_PAYMENT)
 
 
 class Order(models.Model):
@@ -315,12 +467,33 @@ class Order(models.Model):
         Bill, on_delete=models.PROTECT, null=True, blank=True, related_name="orders"
     )
 
-    objects = TenantQuerySet.as_manager()
+    objects = OrderQuerySet.as_manager()
 
     class Meta:
         ordering = ["-ordered_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="order_amount_positive"),
+            # Orders a member places (New Purchase, Top-up, Renewal, Upgrade): one Unpaid
+            # per product, so a double submit never buys twice. Supplementary Payments are
+            # not covered: each settles one bill, and several bills of a product can be
+            # overdrawn at once.
+            models.UniqueConstraint(
+                fields=["organization", "product"],
+                condition=Q(status="unpaid") & ~Q(order_type="supplementary_payment"),
+                name="order_one_unpaid_per_product",
+            ),
+            # A Supplementary Payment settles exactly one bill; other orders settle none.
+            models.CheckConstraint(
+                condition=Q(order_type="supplementary_payment", bill__isnull=False)
+                | (~Q(order_type="supplementary_payment") & Q(bill__isnull=True)),
+                name="order_bill_only_for_supplementary_payment",
+            ),
+            # A bill's overdraft is settled by one order; a Closed one may be replaced.
+            models.UniqueConstraint(
+                fields=["bill"],
+                condition=Q(status__in=["unpaid", "paid"]),
+                name="order_one_open_settlement_per_bill",
+            ),
         ]
         indexes = [
             models.Index(fields=["organization", "-ordered_at"], name="order_org_time_idx"),
@@ -328,6 +501,20 @@ class Order(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+    def get_absolute_url(self) -> str:
+        return reverse("bills:order_detail", args=[self.pk])
+
+    @property
+    def is_unpaid(self) -> bool:
+        return self.status == self.Status.UNPAID
+
+    @property
+    def ordered_by_name(self) -> str:
+        """Who placed the order: full name, else username; "" once the user is deleted."""
+        if self.ordered_by is None:
+            return ""
+        return self.ordered_by.get_full_name() or self.ordered_by.get_username()
 
 
 class Sequence(models.Model):
@@ -338,3 +525,52 @@ class Sequence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}={self.last_value}"
+
+
+class AuditEvent(models.Model):
+    """Who did what to which organization's billing data, and when: kept for staff."""
+
+    class Action(models.TextChoices):
+        BILL_DOWNLOAD = "bill_download", "Download Bill"
+        BILLS_EXPORT = "bills_export", "Export Data"
+        BILL_CLEARED = "bill_cleared", "Bill marked Cleared"
+
+    occurred_at = models.DateTimeField(default=timezone.now, editable=False)
+    action = models.CharField(max_length=32, choices=Action.choices)
+    # The user may be deleted one day; the audit row keeps the name they had.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    actor_username = models.CharField("user", max_length=150, blank=True)
+    organization = models.ForeignKey(
+        Organization,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="audit_events",
+    )
+    object_type = models.CharField(max_length=64, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    object_repr = models.CharField("object", max_length=200, blank=True)
+    details = models.JSONField(
+        default=dict,
+        blank=True,
+        encoder=DjangoJSONEncoder,
+        help_text="What the action used, e.g. the export's filters and row count.",
+    )
+    ip_address = models.GenericIPAddressField("IP address", null=True, blank=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [
+            models.Index(fields=["organization", "-occurred_at"], name="audit_org_time_idx"),
+            models.Index(fields=["action", "-occurred_at"], name="audit_action_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        target = f" {self.object_repr}" if self.object_repr else ""
+        return f"{self.actor_username or 'system'}: {self.get_action_display()}{target}"

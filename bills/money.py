@@ -45,3 +45,11 @@ def format_money(amount: Decimal | None, currency: str) -> str:
         return ""
     places = currency_decimals(currency)
     return f"{amount:,.{places}f}"
+
+
+def format_unit_price(price: Decimal | None, currency: str) -> str:
+    """`0.000150, "USD"` -> `"0.00015"`; `2, "USD"` -> `"2.00"`: no exponent, no noise."""
+    if price is None:
+        return ""
+    places = max(currency_decimals(currency), -price.normalize().as_tuple().exponent)
+    return f"{price:,.{places}f}"

@@ -1,4 +1,5 @@
-"""Writes that span several rows: issuing a bill, clearing it, numbering."""
+"""Writes that span several rows: issuing and clearing bills, placing and cancelling
+orders, numbering."""
 
 from __future__ import annotations
 
@@ -6,17 +7,46 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from django.db import transaction
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from .models import Application, Bill, BillLine, Organization, Product, Sequence
-from .money import round_money
+from .audit import audit_record
+from .models import (
+    Application,
+    AuditEvent,
+    Bill,
+    BillLine,
+    Membership,
+    Order,
+    Organization,
+    Product,
+    Sequence,
+)
+from .money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, round_money
+
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
+
+# What a member can order from the Product Market.
+PLACEABLE_ORDER_TYPES = (Order.Type.NEW_PURCHASE, Order.Type.TOP_UP)
+# The largest amount the money columns hold.
+MAX_ORDER_AMOUNT = Decimal(10) ** (MONEY_MAX_DIGITS - MONEY_DECIMAL_PLACES) - Decimal("0.01")
 
 
 class InvalidTransition(Exception):
     """A status change the domain does not allow (e.g. Cleared -> Pending)."""
+
+
+class UnpaidOrderExists(Exception):
+    """The organization already has an Unpaid order for the product."""
+
+    def __init__(self, order: Order):
+        super().__init__(f"{order.number} for {order.product} is still Unpaid")
+        self.order = order
 
 
 @dataclass(frozen=True)
@@ -100,8 +130,17 @@ def bill_issue(
     return bill
 
 
-def bill_clear(*, bill: Bill, cleared_at: dt.datetime | None = None) -> Bill:
-    """Mark a Pending bill Cleared: the only status change a bill may make."""
+def bill_clear(
+    *,
+    bill: Bill,
+    cleared_at: dt.datetime | None = None,
+    by=None,
+    ip_address: str | None = None,
+) -> Bill:
+    """Mark a Pending bill Cleared: the only status change a bill may make.
+
+    The audit trail records it, `by` whom and from `ip_address`, in the same transaction.
+    """
     with transaction.atomic():
         locked = Bill.objects.select_for_update().get(pk=bill.pk)
         if locked.status != Bill.Status.PENDING:
@@ -109,5 +148,96 @@ def bill_clear(*, bill: Bill, cleared_at: dt.datetime | None = None) -> Bill:
         locked.status = Bill.Status.CLEARED
         locked.cleared_at = cleared_at or timezone.now()
         locked.save(update_fields=["status", "cleared_at", "updated_at"])
+        audit_record(
+            action=AuditEvent.Action.BILL_CLEARED,
+            user=by,
+            organization=locked.organization,
+            obj=locked,
+            details={"from": Bill.Status.PENDING, "to": Bill.Status.CLEARED},
+            ip_address=ip_address,
+        )
     bill.status, bill.cleared_at = locked.status, locked.cleared_at
     return bill
+
+
+def _require_member(user: AbstractBaseUser, organization: Organization) -> None:
+    if not Membership.objects.filter(user=user, organization=organization).exists():
+        raise PermissionDenied(f"{user} is not a member of {organization}")
+
+
+def order_number(ordered_at: dt.datetime) -> str:
+    """`ORD-20261015-000123`: the order's UTC date and a counter that is never reused."""
+    day = ordered_at.astimezone(dt.UTC)
+    return f"ORD-{day:%Y%m%d}-{next_sequence_value('order'):06d}"
+
+
+def unpaid_order_for(organization: Organization, product: Product) -> Order | None:
+    """The Unpaid order a member placed for the product, which blocks a second one."""
+    return (
+        Order.objects.for_organization(organization)
+        .placed_by_members()
+        .unpaid()
+        .filter(product=product)
+        .first()
+    )
+
+
+def order_place(
+    *,
+    organization: Organization,
+    product: Product,
+    order_type: str,
+    amount: Decimal,
+    ordered_by: AbstractBaseUser,
+    ordered_at: dt.datetime | None = None,
+) -> Order:
+    """Place an Unpaid order from the Product Market; payment happens elsewhere.
+
+    Raises UnpaidOrderExists when the organization already has an Unpaid order for the
+    product, also when a concurrent request won the race (the database's constraint).
+    """
+    if order_type not in PLACEABLE_ORDER_TYPES:
+        raise ValueError(f"{order_type!r} orders are not placed from the Product Market")
+    # round_money refuses anything but Decimal; then the amount must need no rounding.
+    if round_money(amount, organization.currency) != amount or not 0 < amount <= MAX_ORDER_AMOUNT:
+        raise ValueError(f"{amount} is not a positive amount in {organization.currency}")
+    _require_member(ordered_by, organization)
+    ordered_at = ordered_at or timezone.now()
+    with transaction.atomic():
+        existing = unpaid_order_for(organization, product)
+        if existing is not None:
+            raise UnpaidOrderExists(existing)
+        try:
+            with transaction.atomic():
+                return Order.objects.create(
+                    number=order_number(ordered_at),
+                    organization=organization,
+                    product=product,
+                    order_type=order_type,
+                    status=Order.Status.UNPAID,
+                    amount=amount,
+                    currency=organization.currency,
+                    ordered_by=ordered_by,
+                    ordered_at=ordered_at,
+                )
+        except IntegrityError:
+            existing = unpaid_order_for(organization, product)
+            if existing is None:
+                raise
+            raise UnpaidOrderExists(existing) from None
+
+
+def order_cancel(*, order: Order, cancelled_by: AbstractBaseUser) -> Order:
+    """Close an Unpaid order: the only change a member may make to an order."""
+    _require_member(cancelled_by, order.organization)
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        if locked.status != Order.Status.UNPAID:
+            raise InvalidTransition(
+                f"{locked.number} is {locked.get_status_display()}; only Unpaid orders can be "
+                "cancelled"
+            )
+        locked.status = Order.Status.CLOSED
+        locked.save(update_fields=["status"])
+    order.status = locked.status
+    return order

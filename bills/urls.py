@@ -10,6 +10,9 @@ urlpatterns = [
     path("bills/export.xlsx", views.bill_export_xlsx, name="export_xlsx"),
     path("bills/export.csv", views.bill_export_csv, name="export_csv"),
     path("market/", views.product_market, name="market"),
+    path("market/<slug:code>/order/", views.product_order, name="product_order"),
     path("orders/", views.order_list, name="orders"),
+    path("orders/<int:pk>/", views.order_detail, name="order_detail"),
+    path("orders/<int:pk>/cancel/", views.cancel_order, name="order_cancel"),
     path("organization/switch/", views.switch_organization, name="switch_organization"),
 ]

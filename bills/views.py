@@ -1,26 +1,47 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import sys
 import tempfile
 import zoneinfo
 
+from axes.helpers import get_client_username, get_cool_off
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.paginator import Paginator
-from django.db.models import Case, CharField, F, QuerySet, Value, When
+from django.db import InterfaceError, OperationalError
+from django.db.models import Case, CharField, F, Prefetch, QuerySet, Value, When
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template import loader
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views import defaults
 from django.views.decorators.http import require_GET, require_POST
 
 from . import excel
-from .filters import BillFilter, bill_filter
+from .audit import audit_record
+from .filters import BillFilter, bill_filter, order_filter
+from .forms import OrderForm
 from .middleware import SESSION_KEY
-from .models import Bill, Order, Organization, Product
+from .models import AuditEvent, Bill, Order, Organization, Product, ProductPrice
+from .money import format_money
+from .paging import DEFAULT_PER_PAGE, PER_PAGE_CHOICES, paginate
+from .services import (
+    InvalidTransition,
+    UnpaidOrderExists,
+    order_cancel,
+    order_place,
+    unpaid_order_for,
+)
 
 PAGE_SIZE = 25
+
+logger = logging.getLogger(__name__)
 
 
 def _bills(request: HttpRequest):
@@ -35,10 +56,32 @@ def _get_bill_for_user(request: HttpRequest, pk: int) -> Bill:
     )
 
 
+# The Bills page (issue 3) ----------------------------------------------------------
+
+
 def bill_list(request: HttpRequest) -> HttpResponse:
-    bills = _bills(request).select_related("organization", "product", "application")
-    page = Paginator(bills, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "bills/bill_list.html", {"page": page, "section": "bills"})
+    bills = bill_filter(request.GET, request)
+    context = {"filter": bills, "section": "bills", "per_page_choices": PER_PAGE_CHOICES}
+    if bills.is_bound and not bills.is_valid():
+        # The form shows what is wrong; no bills, rather than a silently widened list.
+        return render(request, "bills/bill_list.html", context)
+    summary = bills.qs.summary()
+    paged = paginate(
+        bills.qs.select_related("product", "application"), request.GET, count=summary.count
+    )
+    # Links to other pages and sorts keep the filter and the page size, and nothing else.
+    query = bills.as_query()
+    if paged.per_page != DEFAULT_PER_PAGE:
+        query["per_page"] = paged.per_page
+    context |= {
+        "summary": summary,
+        "page": paged.page,
+        "pager_form": paged.form,
+        "query": query,
+        "filtered": any(key not in ("sort", "per_page") for key in query),
+        "sort": bills.sort_key,
+    }
+    return render(request, "bills/bill_list.html", context)
 
 
 def bill_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -50,20 +93,133 @@ def bill_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+# Product Market and Order Management ----------------------------------------------------
+
+
+def _orders(request: HttpRequest):
+    """Every order query starts here: the current organization's orders only."""
+    return Order.objects.for_organization(request.organization)
+
+
+def _get_order_for_user(request: HttpRequest, pk: int) -> Order:
+    # Another organization's order is a 404, exactly like a missing one.
+    return get_object_or_404(
+        _orders(request).select_related("organization", "product", "ordered_by", "bill"), pk=pk
+    )
+
+
+def _market_products(request: HttpRequest):
+    """The catalogue with its list prices in the organization's currency."""
+    currency = request.organization.currency if request.organization else ""
+    return Product.objects.prefetch_related(
+        Prefetch("prices", queryset=ProductPrice.objects.in_currency(currency), to_attr="listed")
+    )
+
+
 def product_market(request: HttpRequest) -> HttpResponse:
+    unpaid = {}
+    if request.organization is not None:
+        unpaid = {
+            order.product_id: order
+            for order in _orders(request).placed_by_members().unpaid().order_by("ordered_at")
+        }
+    products = list(_market_products(request))
+    for product in products:
+        product.unpaid_order = unpaid.get(product.pk)
+    return render(request, "bills/product_market.html", {"products": products, "section": "market"})
+
+
+def product_order(request: HttpRequest, code: str) -> HttpResponse:
+    """The ordering form of one product: GET shows it, POST places an Unpaid order."""
+    product = get_object_or_404(_market_products(request), code=code)
+    if request.organization is None:
+        return render(
+            request, "bills/product_order.html", {"product": product, "section": "market"}
+        )
+    form = OrderForm(
+        request.POST if request.method == "POST" else None,
+        organization=request.organization,
+        product=product,
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            order = order_place(
+                organization=request.organization,
+                product=product,
+                order_type=form.cleaned_data["order_type"],
+                amount=form.cleaned_data["amount"],
+                ordered_by=request.user,
+            )
+        except UnpaidOrderExists as exc:
+            # Another request placed one since the form was checked.
+            form.existing_order = exc.order
+            form.add_error(None, f"There is already an Unpaid order for {product.name}.")
+        else:
+            messages.success(
+                request,
+                f"Order {order.number} placed: {order.get_order_type_display()} of "
+                f"{format_money(order.amount, order.currency)} {order.currency} for "
+                f"{product.name}. It is Unpaid until payment arrives.",
+            )
+            return redirect(order)
+    # On a fresh visit, an Unpaid order replaces the form with a link to it.
+    unpaid_order = None if form.is_bound else unpaid_order_for(request.organization, product)
     return render(
         request,
-        "bills/product_market.html",
-        {"products": Product.objects.all(), "section": "market"},
+        "bills/product_order.html",
+        {"product": product, "form": form, "unpaid_order": unpaid_order, "section": "market"},
     )
 
 
 def order_list(request: HttpRequest) -> HttpResponse:
-    orders = Order.objects.for_organization(request.organization).select_related(
-        "product", "ordered_by"
-    )
+    filterset = order_filter(request.GET, request)
+    orders = filterset.qs.select_related("product", "ordered_by", "bill")
     page = Paginator(orders, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "bills/order_list.html", {"page": page, "section": "orders"})
+    return render(
+        request,
+        "bills/order_list.html",
+        {
+            "page": page,
+            "filter": filterset,
+            "is_filtered": any(request.GET.get(name) for name in filterset.filters),
+            "section": "orders",
+        },
+    )
+
+
+def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    order = _get_order_for_user(request, pk)
+    return render(request, "bills/order_detail.html", {"order": order, "section": "orders"})
+
+
+@require_POST
+def cancel_order(request: HttpRequest, pk: int) -> HttpResponse:
+    """Cancel an Unpaid order: a first POST asks to confirm, a POST with `confirm` does it."""
+    order = _get_order_for_user(request, pk)
+    if not order.is_unpaid:
+        messages.error(
+            request,
+            f"Order {order.number} is {order.get_status_display()}: "
+            "only Unpaid orders can be cancelled.",
+        )
+        return redirect(order)
+    if request.POST.get("confirm") != "yes":
+        return render(
+            request, "bills/order_cancel_confirm.html", {"order": order, "section": "orders"}
+        )
+    try:
+        order_cancel(order=order, cancelled_by=request.user)
+    except InvalidTransition:
+        # Paid or cancelled by someone else between the confirmation and now.
+        order.refresh_from_db()
+        messages.error(
+            request,
+            f"Order {order.number} is {order.get_status_display()}: "
+            "only Unpaid orders can be cancelled.",
+        )
+    else:
+        messages.success(request, f"Order {order.number} is cancelled; it is now Closed.")
+    return redirect(order)
 
 
 @require_POST
@@ -78,6 +234,55 @@ def switch_organization(request: HttpRequest) -> HttpResponse:
     ):
         next_url = "bills:list"
     return redirect(next_url)
+
+
+# Production readiness: the login lockout page and the 500/503 handler --------------------
+
+
+def login_locked_out(request: HttpRequest, original_response=None, credentials=None):
+    """django-axes' AXES_LOCKOUT_CALLABLE: the login page again, saying why and how long."""
+    cool_off = get_cool_off(request)
+    form = AuthenticationForm(
+        request, initial={"username": get_client_username(request, credentials) or ""}
+    )
+    context = {
+        "form": form,
+        "next": request.POST.get("next", ""),
+        "locked_out": True,
+        "failure_limit": settings.AXES_FAILURE_LIMIT,
+        "cooloff_minutes": int(cool_off.total_seconds() // 60) if cool_off else 0,
+    }
+    return render(request, "registration/login.html", context, status=429)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: a database that cannot be reached is a 503 "try again", not a 500.
+
+    A handler rather than a middleware because the database is first touched by other
+    middleware (the session, the user, the current organization), whose exceptions never
+    reach a middleware's process_exception; every uncaught exception reaches this handler.
+    """
+    if _is_database_unavailable(exception := sys.exception()):
+        reason = str(exception).strip().partition("\n")[0]
+        logger.warning("Database unavailable, answering 503 for %s: %s", request.path, reason)
+        # Rendered without the request: no context processor may touch the database.
+        response = HttpResponse(loader.render_to_string("503.html"), status=503)
+        response["Retry-After"] = "10"
+        # One line per request, above, instead of django.request's traceback: an outage
+        # must not flood the logs with thousands of identical tracebacks.
+        response._has_been_logged = True
+        return response
+    return defaults.server_error(request)
+
+
+def _is_database_unavailable(exception: BaseException | None) -> bool:
+    seen = set()
+    while exception is not None and id(exception) not in seen:
+        if isinstance(exception, OperationalError | InterfaceError):
+            return True
+        seen.add(id(exception))
+        exception = exception.__cause__ or exception.__context__
+    return False
 
 
 # Export Data (issue 5) ------------------------------------------------------------------
@@ -187,10 +392,24 @@ def _bill_export(request: HttpRequest, file_format: str) -> HttpResponse:
         if count > excel.MAX_XLSX_BILLS:
             return _too_many_bills(request, count)
     try:
-        output = _write_export(file_format, filterset, organization)
+        output, summary = _write_export(file_format, filterset, organization)
     except excel.TooManyRows:
         # Bills issued between the count and the export pushed it over the limit.
         return _too_many_bills(request)
+    audit_record(
+        request=request,
+        action=AuditEvent.Action.BILLS_EXPORT,
+        details={
+            "format": file_format,
+            "filters": {
+                name: values if len(values) > 1 else values[0]
+                for name, values in filterset.as_query().lists()
+            },
+            "rows": summary.rows,
+            "consumption": summary.consumption,
+            "overdraft": summary.overdraft,
+        },
+    )
     today = timezone.localdate(timezone=zoneinfo.ZoneInfo(organization.time_zone))
     response = FileResponse(
         output,
@@ -203,15 +422,15 @@ def _bill_export(request: HttpRequest, file_format: str) -> HttpResponse:
 
 
 def _write_export(file_format: str, filterset: BillFilter, organization: Organization):
-    """The finished file, rewound, in an unnamed temporary file: nothing is ever left on
-    disk, whatever happens to the request. FileResponse closes it once sent, or when the
-    client goes away."""
+    """The finished file, rewound, in an unnamed temporary file (nothing is ever left on
+    disk, whatever happens to the request; FileResponse closes it once sent, or when the
+    client goes away), and what it holds."""
     time_zone = zoneinfo.ZoneInfo(organization.time_zone)
     rows = _export_rows(filterset.qs)
     output = tempfile.TemporaryFile(prefix="bills-export-")  # noqa: SIM115
     try:
         if file_format == "xlsx":
-            excel.write_bills_xlsx(
+            summary = excel.write_bills_xlsx(
                 rows,
                 output,
                 organization=organization.name,
@@ -220,9 +439,9 @@ def _write_export(file_format: str, filterset: BillFilter, organization: Organiz
                 max_rows=excel.MAX_XLSX_BILLS,
             )
         else:
-            excel.write_bills_csv(rows, output, time_zone=time_zone)
+            summary = excel.write_bills_csv(rows, output, time_zone=time_zone)
     except BaseException:
         output.close()
         raise
     output.seek(0)
-    return output
+    return output, summary

@@ -1,6 +1,6 @@
 # Sourced by scripts/run, scripts/test and .ci/run. Installs what the console needs on a
 # fresh Debian machine: system packages, a Python >= 3.12, .venv with requirements.txt.
-# Usage: source scripts/bootstrap.sh [console|test]
+# Usage: source scripts/bootstrap.sh [console|test|bench]
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -13,6 +13,10 @@ SYSTEM_PACKAGES=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig
 if [ "$PURPOSE" = "test" ]; then
   # Browser tests drive Debian's Chromium; PDF tests read text back with poppler.
   SYSTEM_PACKAGES+=(chromium poppler-utils)
+fi
+if [ "$PURPOSE" = "bench" ]; then
+  # Load tests (bench/, run by hand) drive the console with wrk.
+  SYSTEM_PACKAGES+=(wrk)
 fi
 
 missing=()

@@ -14,6 +14,12 @@ PASSWORD = "correct-horse-battery-staple"
 CHROMIUM = "/usr/bin/chromium"
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Tests create many users: PBKDF2's deliberate slowness would cost ~0.5 s each."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def make_organization(slug: str, **fields) -> Organization:
     defaults = {
         "name": slug.title(),
@@ -177,5 +183,5 @@ def log_in(page, username: str, password: str = PASSWORD) -> None:
     page.goto("/login/")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Log in").click()

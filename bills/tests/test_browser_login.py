@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.management import call_command
+from playwright.sync_api import expect
 
 from bills.demo import DEMO_PASSWORD
 from bills.tests.conftest import log_in
@@ -16,10 +17,10 @@ def test_a_demo_user_logs_in_and_sees_the_bills(page):
 
     log_in(page, "alice", DEMO_PASSWORD)
 
-    assert page.get_by_role("heading", name="Bills", level=1).is_visible()
-    assert page.get_by_role("navigation", name="Orders & Bills").is_visible()
+    expect(page.get_by_role("heading", name="Bills", level=1)).to_be_visible()
+    expect(page.get_by_role("navigation", name="Orders & Bills")).to_be_visible()
     rows = page.locator("table tbody tr")
     assert rows.count() == 25
     assert "Acme" in rows.first.inner_text()
     page.get_by_role("link", name="Bills to be paid").click()
-    assert "status=pending" in page.url
+    page.wait_for_url("**/bills/?status=pending")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import html
 import io
 import os
+import re
 import zoneinfo
 from decimal import Decimal
 
@@ -18,7 +20,7 @@ from openpyxl.worksheet import _writer as openpyxl_writer
 
 from bills import excel, views
 from bills.filters import bill_filter
-from bills.models import Application, Bill
+from bills.models import Application, AuditEvent, Bill
 from bills.services import LineItem, bill_clear
 from bills.tests.conftest import make_organization, make_user
 
@@ -238,6 +240,9 @@ def test_it_exports_exactly_the_bills_the_list_selects_in_its_order(
 
         assert numbers == list_numbers(organization, query), query
         assert numbers, query  # every query above selects something
+        # ...which is the count the Bills page shows for the same query string.
+        listing = member_client.get(f"/bills/?{query}")
+        assert listing.context["summary"].count == len(numbers), query
 
 
 def test_the_totals_row_sums_to_the_cent(member_client, several_bills):
@@ -289,29 +294,33 @@ def test_control_characters_are_stripped_not_crashed_on(member_client, make_bill
     assert list(csv.reader(io.StringIO(csv_text)))[1][7] == "Acme Shop\tWest"
 
 
-@pytest.mark.parametrize(
-    ("query", "message"),
-    [
-        ("cycle=2024-13", "Billing cycle: Enter a month as YYYY-MM, for example 2026-10."),
-        (
-            "cycle_from=2026-10&cycle_to=2026-08",
-            "To: The end month must not be before the start month.",
-        ),
-        ("status=paid", "Status: Select a valid choice. paid is not one of the available"),
-        ("q=" + "x" * 10_000, "Search: Ensure this value has at most 100 characters"),
-    ],
-)
-def test_an_invalid_filter_exports_nothing_and_says_why(
-    member_client, several_bills, query, message
-):
-    for file_format in ("xlsx", "csv"):
-        response = member_client.get(f"/bills/export.{file_format}?{query}")
+def messages_and_field_errors(page: str) -> tuple[list[str], list[str]]:
+    """The page's flash messages, and the errors its filter form shows by the fields."""
+    flashed = re.findall(r'<li class="message message-error">(.*?)</li>', page, re.S)
+    field_errors = re.findall(r'<ul class="errorlist"[^>]*>\s*<li>(.*?)</li>', page, re.S)
+    return [html.unescape(text) for text in flashed], [html.unescape(t) for t in field_errors]
 
-        assert response.status_code == 302
-        assert response["Location"] == f"/bills/?{QueryDict(query).urlencode()}"
-        page = member_client.get(response["Location"]).content.decode()
-        assert "Nothing was exported." in page
-        assert message in page
+
+def test_an_invalid_filter_exports_nothing_and_the_list_says_why(member_client, several_bills):
+    invalid = {
+        "cycle=2024-13": "Month: “2024-13” is not a month",
+        "cycle_from=2026-10&cycle_to=2026-08": "To: ",
+        "status=paid": "Status: “paid” is not a status",
+        "q=" + "x" * 10_000: "Search: Search for at most 100 characters",
+    }
+    for query, message in invalid.items():
+        for file_format in ("xlsx", "csv"):
+            response = member_client.get(f"/bills/export.{file_format}?{query}")
+
+            assert response.status_code == 302, query
+            assert response["Location"] == f"/bills/?{QueryDict(query).urlencode()}"
+            page = member_client.get(response["Location"]).content.decode()
+            (flashed,), field_errors = messages_and_field_errors(page)
+            assert flashed.startswith(f"Nothing was exported. {message}"), flashed
+            # The same words the Bills page shows next to the field.
+            assert field_errors, query
+            assert all(error in flashed for error in field_errors), (flashed, field_errors)
+            assert "Export Data" not in page  # nothing to export until it is fixed
 
 
 def test_another_organizations_ids_in_the_filter_export_nothing_of_theirs(
@@ -320,11 +329,15 @@ def test_another_organizations_ids_in_the_filter_export_nothing_of_theirs(
     theirs = make_bill(other_application, "2026-10", "web_push")
 
     # Their application, or a product only they use: the filter's error, no file.
-    for query in (f"application={other_application.pk}", f"product={products['web_push'].pk}"):
+    for query, message in (
+        (f"application={other_application.pk}", "Application: That is not one of your"),
+        (f"product={products['web_push'].pk}", "Product: "),
+    ):
         response = member_client.get(f"/bills/export.xlsx?{query}")
         assert response.status_code == 302
         page = member_client.get(response["Location"]).content.decode()
-        assert "Select a valid choice" in page
+        (flashed,), _ = messages_and_field_errors(page)
+        assert flashed.startswith(f"Nothing was exported. {message}"), flashed
 
     # A search for their names matches none of our bills.
     assert bill_rows(sheet(member_client, "q=Globex")) == []
@@ -486,6 +499,34 @@ def test_the_bills_page_offers_the_export_with_its_query_string(member_client, b
 
     assert '<a class="button button-primary" href="/bills/export.xlsx?status=pending"' in page
     assert 'href="/bills/export.csv?status=pending"' in page
+
+
+def test_the_bills_page_hides_the_export_while_its_filter_is_invalid(member_client, bill):
+    page = member_client.get("/bills/?cycle=2024-13").content.decode()
+
+    assert "/bills/export.xlsx" not in page
+
+
+def test_every_export_is_in_the_audit_trail(member_client, member, several_bills, products):
+    query = f"status=pending&product={products['app_push'].pk}"
+    download(member_client, query)
+    download(member_client, "", file_format="csv")
+
+    csv_event, xlsx_event = AuditEvent.objects.filter(action=AuditEvent.Action.BILLS_EXPORT)
+    assert xlsx_event.actor == member
+    assert xlsx_event.organization == several_bills[0].organization
+    assert xlsx_event.details == {
+        "format": "xlsx",
+        "filters": {"status": "pending", "product": str(products["app_push"].pk)},
+        "rows": 2,
+        "consumption": {"USD": "300.00"},
+        "overdraft": {"USD": "10.00"},
+    }
+    assert csv_event.details["format"] == "csv"
+    assert csv_event.details["rows"] == len(several_bills)
+    # Refused exports are not exports.
+    member_client.get("/bills/export.xlsx?cycle=2024-13")
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.BILLS_EXPORT).count() == 2
 
 
 def test_a_user_without_an_organization_gets_a_404(client, bill):

@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.db.models import Sum
 
-from bills.models import Application, Bill, BillLine, Order, Organization
+from bills.models import Application, Bill, BillLine, Order, Organization, ProductPrice
 from bills.services import bill_number
 
 pytestmark = pytest.mark.django_db
@@ -19,6 +19,7 @@ def snapshot() -> list[tuple]:
         ),
         *BillLine.objects.order_by("bill__number", "position").values_list("amount"),
         *Order.objects.order_by("number").values_list("number", "amount", "status"),
+        *ProductPrice.objects.order_by("pk").values_list("product__code", "currency", "unit_price"),
     ]
 
 

@@ -1,0 +1,183 @@
+"""Server time of the Bills page on the large data set. Run by hand, not by pytest.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:55432/bench \\
+        .venv/bin/python bench/bench_bill_list.py [--repeat 30] [--explain]
+
+Needs `manage.py migrate` and `manage.py seed_large` on that database first. Requests go
+through Django's test client in this process (middleware, session, filter, queries,
+template: everything but the network), logged in as the seed's `bench` user, whose
+organization holds 100,000 of the 1,000,000 bills. DEBUG is off, as in production.
+
+Prints, per scenario: rows shown, SQL queries per request, page size, the median,
+90th percentile and fastest server time over --repeat requests (after --warmup; the
+scenarios take turns), and the median time spent in SQL. --explain adds EXPLAIN
+ANALYZE (PostgreSQL) or EXPLAIN QUERY PLAN (SQLite) for each query that reads bills.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "billing_console.settings")
+os.environ.setdefault("DEBUG", "0")
+os.environ.setdefault("SECRET_KEY", "bench-only-not-a-secret")
+os.environ.setdefault("ALLOWED_HOSTS", "testserver")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+# DEBUG off means the production static storage, which needs collectstatic's manifest.
+os.environ.setdefault("STATIC_ROOT", tempfile.mkdtemp(prefix="bench-bill-list-static-"))
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.db.models import Max  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+from bills.models import Bill, Organization, Product  # noqa: E402
+
+BENCH_USER = "bench"
+BIG_ORGANIZATION = "bench-big"
+
+
+def add_months(day, months: int):
+    index = day.year * 12 + day.month - 1 + months
+    return day.replace(year=index // 12, month=index % 12 + 1)
+
+
+def scenarios(organization: Organization) -> dict[str, str]:
+    bills = Bill.objects.for_organization(organization)
+    latest = bills.aggregate(latest=Max("billing_cycle"))["latest"]
+    products = list(Product.objects.in_use_by(organization).order_by("position")[:5])
+    two = f"product={products[0].pk}&product={products[4].pk}"
+    months = f"cycle_from={add_months(latest, -9):%Y-%m}&cycle_to={latest:%Y-%m}"
+    filtered = f"/bills/?{two}&{months}&status=pending"
+    return {
+        # The two pages the goal is about.
+        "first page": "/bills/",
+        "filtered (2 products, 10 months, Pending)": filtered,
+        # Not in the goal; measured to know where the page is slow.
+        "filtered, page 50": f"{filtered}&page=50",
+        "page 2,000 of 4,000": "/bills/?page=2000",
+        "last page": "/bills/?page=4000",
+        "sorted by amount": "/bills/?sort=-amount",
+        "one month, cleared": f"/bills/?cycle={add_months(latest, -3):%Y-%m}&status=cleared",
+        "search an AppKey": "/bills/?q=x000042",
+        "invalid filter": "/bills/?cycle=2024-13",
+    }
+
+
+def bill_queries(captured) -> list[str]:
+    return [query["sql"] for query in captured if '"bills_bill"' in query["sql"]]
+
+
+def explain(sql: str) -> list[str]:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}")
+        else:
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
+        return [" ".join(str(part) for part in row) for row in cursor.fetchall()]
+
+
+def timed_get(client: Client, url: str) -> tuple[float, float, list, object]:
+    with CaptureQueriesContext(connection) as captured:
+        started = time.perf_counter()
+        response = client.get(url)
+        elapsed = (time.perf_counter() - started) * 1000
+    assert response.status_code == 200, (url, response.status_code)
+    sql = sum(float(query["time"]) for query in captured) * 1000
+    return elapsed, sql, captured.captured_queries, response
+
+
+def measure(client: Client, urls: dict[str, str], warmup: int, repeat: int) -> dict:
+    """Round-robin over the scenarios, so a burst of load elsewhere on the machine
+    slows them all alike instead of whichever one happened to be running."""
+    for url in urls.values():
+        for _ in range(warmup):
+            timed_get(client, url)
+    times = {name: [] for name in urls}
+    sql_times = {name: [] for name in urls}
+    last = {}
+    for _ in range(repeat):
+        for name, url in urls.items():
+            elapsed, sql, captured, response = timed_get(client, url)
+            times[name].append(elapsed)
+            sql_times[name].append(sql)
+            last[name] = (captured, response)
+    results = {}
+    for name in urls:
+        captured, response = last[name]
+        runs = times[name]
+        results[name] = {
+            "rows": response.content.decode().count('<td data-label="Product"'),
+            "queries": len(captured),
+            "kb": len(response.content) / 1024,
+            "median": statistics.median(runs),
+            "p90": statistics.quantiles(runs, n=10)[-1] if len(runs) > 1 else runs[0],
+            "min": min(runs),
+            "sql": statistics.median(sql_times[name]),
+            "captured": captured,
+        }
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--explain", action="store_true")
+    parser.add_argument("--only", help="run the scenarios whose name contains this")
+    options = parser.parse_args()
+
+    call_command("collectstatic", interactive=False, verbosity=0)
+    organization = Organization.objects.get(slug=BIG_ORGANIZATION)
+    client = Client()
+    client.force_login(get_user_model().objects.get(username=BENCH_USER))
+    total = Bill.objects.count()
+    mine = Bill.objects.for_organization(organization).count()
+    print(
+        f"{connection.vendor} {connection.settings_dict['NAME']}: {total:,} bills, "
+        f"{mine:,} in {organization.slug}; {options.repeat} requests per scenario, "
+        f"round-robin, after {options.warmup} warm-up; load average "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs\n"
+    )
+    print(
+        f"{'scenario':44} {'rows':>4} {'queries':>7} {'page KB':>7} "
+        f"{'median ms':>9} {'p90 ms':>7} {'min ms':>7} {'SQL ms':>7}"
+    )
+    urls = {
+        name: url
+        for name, url in scenarios(organization).items()
+        if not options.only or options.only in name
+    }
+    results = measure(client, urls, options.warmup, options.repeat)
+    for name in urls:
+        result = results[name]
+        print(
+            f"{name:44} {result['rows']:>4} {result['queries']:>7} {result['kb']:>7.0f} "
+            f"{result['median']:>9.1f} {result['p90']:>7.1f} {result['min']:>7.1f} "
+            f"{result['sql']:>7.1f}"
+        )
+    if options.explain:
+        for name, url in urls.items():
+            print(f"\n{name}: {url}")
+            for sql in bill_queries(results[name]["captured"]):
+                print(f"  -- {sql[:160]}{'...' if len(sql) > 160 else ''}")
+                for line in explain(sql):
+                    print(f"     {line}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,124 @@
+"""Load test: requests/s and latency of the Bills page under gunicorn, on the large data set.
+
+    scripts/bench load                       # against the shared `bench` database
+    BENCH_DATABASE_URL=postgres://... scripts/bench load --duration 15
+    scripts/bench load --url download=/bills/123/pdf/   # add a scenario
+
+Starts the console the way production does (DEBUG=0, gunicorn.conf.py, whitenoise,
+collectstatic into a temp dir) on 127.0.0.1, logs in as the seed_large user `bench`
+(100,000 bills), and runs wrk against each page with that session: the first Bills page,
+a filtered one, and any --url. The database must be migrated to this branch's migrations
+and loaded with `manage.py seed_large`; the benchmark only reads, except for the login
+itself (a session row, and django-axes' login record).
+
+Prints a table and writes bench/out/load-<time>.json. Errors are every response that is
+not a 200 (wrk itself counts redirects as successes) plus socket errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import json
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from console_server import OUT, manage, running_console, wrk  # noqa: E402
+
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:55432/bench"
+USERNAME, PASSWORD = "bench", "billing-bench-2026"
+GOAL_RPS = 150
+
+
+def product_id(env: dict, code: str) -> int:
+    """The id of a product, read through Django (a single SELECT)."""
+    output = manage(
+        env,
+        "shell",
+        "--no-imports",
+        "-c",
+        f"from bills.models import Product; print(Product.objects.get(code={code!r}).pk)",
+    )
+    return int(output.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
+    )
+    parser.add_argument("--duration", type=int, default=15, help="seconds per scenario")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument(
+        "--url", action="append", default=[], metavar="NAME=PATH", help="another scenario"
+    )
+    args = parser.parse_args()
+
+    with running_console(args.database_url, name="load") as console:
+        product = product_id(console.env, "app_push")
+        scenarios = [
+            ("bills first page", "/bills/"),
+            (
+                "bills filtered",
+                f"/bills/?product={product}&cycle_from=2026-01&cycle_to=2026-06&status=pending",
+            ),
+        ]
+        scenarios += [tuple(item.split("=", 1)) for item in args.url]
+        console.log_in(USERNAME, PASSWORD)
+        for name, path in scenarios:
+            status, _, _, seconds = console.request("GET", path)
+            print(f"warm-up {name}: {status} in {seconds * 1000:.0f} ms", flush=True)
+            if status != 200:
+                raise SystemExit(f"{path} answered {status}; see {console.log_path}")
+        results = [
+            wrk(
+                console,
+                name,
+                path,
+                duration=args.duration,
+                connections=args.connections,
+                threads=args.threads,
+            )
+            for name, path in scenarios
+        ]
+        workers = console.env.get("WEB_CONCURRENCY", "2 x cores")
+
+    print(
+        f"\n{'scenario':<22} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} "
+        f"{'max ms':>8} {'requests':>9} {'errors':>7}"
+    )
+    for r in results:
+        print(
+            f"{r.name:<22} {r.requests_per_second:>8.1f} {r.p50_ms:>8.1f} {r.p90_ms:>8.1f} "
+            f"{r.p99_ms:>8.1f} {r.max_ms:>8.1f} {r.requests:>9} {r.errors:>7}"
+        )
+        if r.errors:
+            print(f"  statuses {r.statuses}, socket errors {r.socket_errors}")
+    print(
+        f"\n{args.connections} connections, {args.duration} s each, gunicorn workers: "
+        f"{workers}; goal >= {GOAL_RPS} req/s with 0 errors on the Bills page."
+    )
+    OUT.mkdir(parents=True, exist_ok=True)
+    report = OUT / f"load-{dt.datetime.now():%Y%m%d-%H%M%S}.json"
+    report.write_text(
+        json.dumps(
+            {
+                "database": args.database_url.rsplit("/", 1)[-1],
+                "duration_s": args.duration,
+                "connections": args.connections,
+                "cpus": os.cpu_count(),
+                "results": [dataclasses.asdict(r) for r in results],
+            },
+            indent=2,
+        )
+    )
+    print(f"Written to {report.relative_to(OUT.parent.parent)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""Forms the console's members fill in: ordering a product."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+
+from .models import Order, Organization, Product
+from .money import MONEY_MAX_DIGITS, currency_decimals
+from .services import MAX_ORDER_AMOUNT, PLACEABLE_ORDER_TYPES, unpaid_order_for
+
+
+class OrderForm(forms.Form):
+    """A New Purchase or a prepaid Top-up of an amount, in the organization's currency."""
+
+    order_type = forms.ChoiceField(
+        label="Order type",
+        choices=[(value, Order.Type(value).label) for value in PLACEABLE_ORDER_TYPES],
+        initial=Order.Type.NEW_PURCHASE,
+        widget=forms.RadioSelect,
+    )
+    # The amount field is built per form: its decimals follow the organization's currency.
+    accept_agreement = forms.BooleanField(
+        error_messages={"required": "Accept the service agreement to place the order."},
+    )
+
+    def __init__(self, *args, organization: Organization, product: Product, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.organization = organization
+        self.product = product
+        # Set by clean() when an Unpaid order already blocks this one, for a link to it.
+        self.existing_order: Order | None = None
+        currency = organization.currency
+        places = currency_decimals(currency)
+        smallest = Decimal(1).scaleb(-places)
+        self.fields["amount"] = forms.DecimalField(
+            label=f"Amount ({currency})",
+            max_digits=MONEY_MAX_DIGITS,
+            decimal_places=places,
+            widget=forms.NumberInput(
+                attrs={"min": str(smallest), "step": str(smallest), "inputmode": "decimal"}
+            ),
+        )
+        self.order_fields(["order_type", "amount", "accept_agreement"])
+        self.fields[
+            "accept_agreement"
+        ].label = f"I have read and accept the {product.name} Service Agreement"
+
+    def clean_amount(self) -> Decimal:
+        amount = self.cleaned_data["amount"]
+        if amount <= 0:
+            raise forms.ValidationError("Enter an amount greater than 0.", code="not_positive")
+        if amount > MAX_ORDER_AMOUNT:
+            raise forms.ValidationError("This amount is too large for one order.", code="too_large")
+        return amount
+
+    def clean(self):
+        cleaned = super().clean()
+        self.existing_order = unpaid_order_for(self.organization, self.product)
+        if self.existing_order is not None:
+            raise forms.ValidationError(
+                f"{self.organization.name} already has an Unpaid order for "
+                f"{self.product.name} ({self.existing_order.number}). Pay or cancel it "
+                "before placing another.",
+                code="unpaid_order_exists",
+            )
+        return cleaned
