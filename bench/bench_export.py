@@ -26,8 +26,9 @@ clock, and this process's CPU time, steadier on a shared machine; PostgreSQL's o
 is in its server process) are the best of --repeat runs, as timeit reports: on a
 shared machine the slower runs measure the neighbours. The database is only read:
 PostgreSQL sessions are opened read-only, sessions are signed cookies and logging in
-does not touch last_login; so each export's audit row cannot be written there, and
-`audit_record` logs that (to the captured stderr of the case's process) and carries on.
+touches neither last_login nor django-axes' log; so each export's audit row cannot be
+written there, and `audit_record` logs that (to the case's captured stderr) and carries
+on.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ def setup_django() -> None:
         # The shared benchmark database must stay untouched.
         database.setdefault("OPTIONS", {})["options"] = "-c default_transaction_read_only=on"
     settings.SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+    settings.AXES_ENABLED = False  # it logs every login in the database
     django.setup()
     from django.contrib.auth import user_logged_in
     from django.contrib.auth.models import update_last_login
