@@ -1,0 +1,202 @@
+"""The per-bill PDF: one HTML template, printed by WeasyPrint as PDF/A, cached by content.
+
+`render_bill_pdf(bill)` knows nothing of requests. It turns the bill into a plain
+document (every value already formatted as printed), keys the cache on that document and
+the layout files, and renders only on a miss: WeasyPrint takes hundreds of milliseconds
+a page, a cache hit takes one file read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import mimetypes
+import zoneinfo
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import weasyprint
+from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.core.cache import caches
+from django.template.loader import get_template
+
+from .models import Bill
+from .money import format_money, format_unit_price
+
+TEMPLATE = "bills/bill_pdf.html"
+STYLESHEET = "css/bill_pdf.css"
+# PDF/A-3b: the archival variant, so the file can be kept as long as tax law asks.
+PDF_VARIANT = "pdf/a-3b"
+# Relative URLs in the template resolve against this base. `.invalid` never resolves
+# (RFC 2606) and the fetcher maps it to files on disk: no request ever leaves the process.
+BASE_URL = "https://bill-pdf.invalid/static/"
+CACHE_ALIAS = "bill_pdfs"
+# Above this many lines the PDF is refused rather than rendered (see bench/bench_pdf.py):
+# WeasyPrint lays out about 200 lines a second here, and a worker must answer well within
+# gunicorn's 30 s timeout. The spreadsheet export holds bills of any size.
+MAX_LINES = 2000
+
+
+class BillTooLarge(Exception):
+    """The bill has more lines than one PDF may hold."""
+
+    def __init__(self, bill: Bill, line_count: int):
+        super().__init__(f"{bill.number} has {line_count} lines; a PDF holds {MAX_LINES}")
+        self.bill = bill
+        self.line_count = line_count
+
+
+class URLRefused(ValueError):
+    """The PDF asked for something other than the project's own static files."""
+
+
+class StaticFilesFetcher(weasyprint.URLFetcher):
+    """Serves WeasyPrint `data:` URLs and the project's static files; refuses the rest.
+
+    The template is the only author of URLs here, and user strings are escaped, but the
+    fetcher is the last line: no `file:`, no `http(s):` to any host (so no redirects), no
+    path out of the static directories.
+    """
+
+    def fetch(self, url: str, headers=None) -> weasyprint.urls.URLFetcherResponse:
+        if url[:5].lower() == "data:":
+            # Decoded in memory by urllib's DataHandler: nothing is opened or requested.
+            return super().fetch(url, headers)
+        path = static_file_path(url)
+        if path is None:
+            raise URLRefused(f"a bill PDF fetches only its own static files, not {url!r}")
+        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        return weasyprint.urls.URLFetcherResponse(
+            url, body=path.read_bytes(), headers={"Content-Type": content_type}
+        )
+
+
+def static_file_path(url: str) -> Path | None:
+    """The file behind a static URL under BASE_URL, or None if `url` is anything else."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    base = urlsplit(BASE_URL)
+    if (parts.scheme.lower(), parts.netloc.lower()) != (base.scheme, base.netloc):
+        return None
+    if parts.query or not parts.path.startswith(base.path):
+        return None
+    name = unquote(parts.path.removeprefix(base.path))
+    segments = name.split("/")
+    if "\\" in name or "\x00" in name or any(s in {"", ".", ".."} for s in segments):
+        return None
+    found = finders.find(name)
+    if not found:
+        return None
+    path = Path(found).resolve()
+    # A symlink inside a static directory must not lead out of it.
+    if not path.is_file() or not any(path.is_relative_to(root) for root in _static_roots()):
+        return None
+    return path
+
+
+def _static_roots() -> list[Path]:
+    roots = []
+    for finder in finders.get_finders():
+        for storage in getattr(finder, "storages", {}).values():
+            roots.append(Path(storage.location).resolve())
+    return roots
+
+
+def bill_document(bill: Bill) -> dict:
+    """Everything the PDF prints, as the strings it prints them."""
+    lines = list(
+        bill.lines.order_by("position").values_list(
+            "description", "quantity", "unit", "unit_price", "amount"
+        )[: MAX_LINES + 1]
+    )
+    if len(lines) > MAX_LINES:
+        raise BillTooLarge(bill, bill.lines.count())
+    currency = bill.currency
+    organization = bill.organization
+    cleared_on = ""
+    if bill.cleared_at is not None:
+        local = bill.cleared_at.astimezone(zoneinfo.ZoneInfo(organization.time_zone))
+        cleared_on = local.date().isoformat()
+    # What the payer still owes: the overdraft (the consumption the prepaid balance did
+    # not cover) until a Supplementary Payment clears the bill.
+    amount_due = bill.overdraft_amount if bill.is_pending else Decimal("0.00")
+    return {
+        "seller": dict(settings.BILLING_SELLER),
+        "number": bill.number,
+        "bill_date": bill.bill_date.isoformat(),
+        "billing_cycle": bill.cycle_label,
+        "product": bill.product.name,
+        "organization": organization.name,
+        "application": bill.application.name,
+        "app_id": bill.application.app_id,
+        "app_key": bill.application.app_key,
+        "whatsapp_business_account": bill.whatsapp_business_account,
+        "status": bill.status,
+        "status_label": bill.get_status_display(),
+        "cleared_on": cleared_on,
+        "payer": {
+            "legal_name": bill.payer_legal_name,
+            "tax_id": bill.payer_tax_id,
+            "address": bill.payer_address,
+            "country": bill.payer_country,
+            "email": bill.payer_email,
+        },
+        "service_usage": f"{bill.service_usage:,}",
+        "usage_unit": bill.product.usage_unit,
+        "consumption_amount": format_money(bill.consumption_amount, currency),
+        "prepaid_amount": format_money(bill.consumption_amount - bill.overdraft_amount, currency),
+        "overdraft_amount": format_money(bill.overdraft_amount, currency),
+        "amount_due": format_money(amount_due, currency),
+        "currency": currency,
+        "lines": [
+            {
+                "description": description,
+                "quantity": f"{quantity:,}",
+                "unit": unit,
+                "unit_price": format_unit_price(unit_price, currency),
+                "amount": format_money(amount, currency),
+            }
+            for description, quantity, unit, unit_price, amount in lines
+        ],
+    }
+
+
+def layout_version() -> str:
+    """A digest of everything besides the bill that shapes the PDF: template, CSS, renderer."""
+    digest = hashlib.sha256()
+    digest.update(get_template(TEMPLATE).template.source.encode())
+    digest.update(Path(finders.find(STYLESHEET)).read_bytes())
+    digest.update(f"{weasyprint.__version__} {PDF_VARIANT}".encode())
+    return digest.hexdigest()
+
+
+def cache_key(document: dict) -> str:
+    content = json.dumps(document, sort_keys=True, ensure_ascii=False)
+    digest = hashlib.sha256(f"{layout_version()}\n{content}".encode()).hexdigest()
+    return f"bill-pdf:{document['number']}:{digest}"
+
+
+def render_html(document: dict) -> str:
+    return get_template(TEMPLATE).render(document)
+
+
+def html_to_pdf(html: str) -> bytes:
+    """WeasyPrint alone: the HTML of a bill to PDF/A bytes."""
+    page = weasyprint.HTML(string=html, base_url=BASE_URL, url_fetcher=StaticFilesFetcher())
+    return page.write_pdf(pdf_variant=PDF_VARIANT)
+
+
+def render_bill_pdf(bill: Bill) -> bytes:
+    """The bill's PDF: from the cache when nothing printed on it has changed."""
+    document = bill_document(bill)
+    key = cache_key(document)
+    cache = caches[CACHE_ALIAS]
+    pdf = cache.get(key)
+    if pdf is None:
+        pdf = html_to_pdf(render_html(document))
+        cache.set(key, pdf)
+    return pdf
