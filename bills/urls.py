@@ -7,6 +7,7 @@ app_name = "bills"
 urlpatterns = [
     path("bills/", views.bill_list, name="list"),
     path("bills/<int:pk>/", views.bill_detail, name="detail"),
+    path("bills/<int:pk>/pdf/", views.bill_pdf, name="pdf"),
     path("market/", views.product_market, name="market"),
     path("market/<slug:code>/order/", views.product_order, name="product_order"),
     path("orders/", views.order_list, name="orders"),
