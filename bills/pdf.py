@@ -8,9 +8,11 @@ a page, a cache hit takes one file read.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import mimetypes
+import sys
 import zoneinfo
 from decimal import Decimal
 from pathlib import Path
@@ -20,8 +22,11 @@ import weasyprint
 from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.core.cache import caches
+from django.db.models import TextField
+from django.db.models.functions import Cast
 from django.template.loader import get_template
 
+from . import money
 from .models import Bill
 from .money import format_money, format_unit_price
 
@@ -37,6 +42,7 @@ CACHE_ALIAS = "bill_pdfs"
 # WeasyPrint lays out about 200 lines a second here, and a worker must answer well within
 # gunicorn's 30 s timeout. The spreadsheet export holds bills of any size.
 MAX_LINES = 2000
+LINE_FIELDS = ("description", "quantity", "unit", "unit_price", "amount")
 
 
 class BillTooLarge(Exception):
@@ -106,15 +112,8 @@ def _static_roots() -> list[Path]:
     return roots
 
 
-def bill_document(bill: Bill) -> dict:
+def bill_document(bill: Bill, *, with_lines: bool = True) -> dict:
     """Everything the PDF prints, as the strings it prints them."""
-    lines = list(
-        bill.lines.order_by("position").values_list(
-            "description", "quantity", "unit", "unit_price", "amount"
-        )[: MAX_LINES + 1]
-    )
-    if len(lines) > MAX_LINES:
-        raise BillTooLarge(bill, bill.lines.count())
     currency = bill.currency
     organization = bill.organization
     cleared_on = ""
@@ -124,7 +123,7 @@ def bill_document(bill: Bill) -> dict:
     # What the payer still owes: the overdraft (the consumption the prepaid balance did
     # not cover) until a Supplementary Payment clears the bill.
     amount_due = bill.overdraft_amount if bill.is_pending else Decimal("0.00")
-    return {
+    document = {
         "seller": dict(settings.BILLING_SELLER),
         "number": bill.number,
         "bill_date": bill.bill_date.isoformat(),
@@ -152,7 +151,10 @@ def bill_document(bill: Bill) -> dict:
         "overdraft_amount": format_money(bill.overdraft_amount, currency),
         "amount_due": format_money(amount_due, currency),
         "currency": currency,
-        "lines": [
+    }
+    if with_lines:
+        lines = bill.lines.order_by("position").values_list(*LINE_FIELDS)[: MAX_LINES + 1]
+        document["lines"] = [
             {
                 "description": description,
                 "quantity": f"{quantity:,}",
@@ -160,24 +162,51 @@ def bill_document(bill: Bill) -> dict:
                 "unit_price": format_unit_price(unit_price, currency),
                 "amount": format_money(amount, currency),
             }
-            for description, quantity, unit, unit_price, amount in lines
-        ],
-    }
+            for description, quantity, unit, unit_price, amount in _at_most_max_lines(bill, lines)
+        ]
+    return document
+
+
+def _at_most_max_lines(bill: Bill, lines) -> list:
+    lines = list(lines)
+    if len(lines) > MAX_LINES:
+        raise BillTooLarge(bill, bill.lines.count())
+    return lines
+
+
+def _stored_lines(bill: Bill) -> list[tuple]:
+    """The lines as the database holds them, decimals as text: exact, and several times
+    cheaper to read than Decimals, which matters on the cache-hit path of a long bill."""
+    decimals_as_text = [Cast(name, TextField()) for name in ("unit_price", "amount")]
+    lines = bill.lines.order_by("position").values_list(*LINE_FIELDS[:3], *decimals_as_text)
+    return _at_most_max_lines(bill, lines[: MAX_LINES + 1])
+
+
+@functools.cache
+def _code_version() -> bytes:
+    """The code that formats what the PDF prints; it only changes with a restart."""
+    return b"".join(Path(module.__file__).read_bytes() for module in (sys.modules[__name__], money))
 
 
 def layout_version() -> str:
-    """A digest of everything besides the bill that shapes the PDF: template, CSS, renderer."""
-    digest = hashlib.sha256()
+    """A digest of everything besides the bill that shapes the PDF: template, CSS, the code
+    that formats values, the renderer."""
+    digest = hashlib.sha256(_code_version())
     digest.update(get_template(TEMPLATE).template.source.encode())
     digest.update(Path(finders.find(STYLESHEET)).read_bytes())
     digest.update(f"{weasyprint.__version__} {PDF_VARIANT}".encode())
     return digest.hexdigest()
 
 
-def cache_key(document: dict) -> str:
-    content = json.dumps(document, sort_keys=True, ensure_ascii=False)
+def cache_key(bill: Bill) -> str:
+    """Everything printed on the bill, and the layout it is printed with, in one digest."""
+    content = json.dumps(
+        [bill_document(bill, with_lines=False), _stored_lines(bill)],
+        sort_keys=True,
+        ensure_ascii=False,
+    )
     digest = hashlib.sha256(f"{layout_version()}\n{content}".encode()).hexdigest()
-    return f"bill-pdf:{document['number']}:{digest}"
+    return f"bill-pdf:{bill.number}:{digest}"
 
 
 def render_html(document: dict) -> str:
@@ -192,11 +221,10 @@ def html_to_pdf(html: str) -> bytes:
 
 def render_bill_pdf(bill: Bill) -> bytes:
     """The bill's PDF: from the cache when nothing printed on it has changed."""
-    document = bill_document(bill)
-    key = cache_key(document)
+    key = cache_key(bill)
     cache = caches[CACHE_ALIAS]
     pdf = cache.get(key)
     if pdf is None:
-        pdf = html_to_pdf(render_html(document))
+        pdf = html_to_pdf(render_html(bill_document(bill)))
         cache.set(key, pdf)
     return pdf

@@ -95,7 +95,12 @@ def bill_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         pdf = render_bill_pdf(bill)
     except BillTooLarge as error:
-        context = {"bill": bill, "line_count": error.line_count, "max_lines": MAX_LINES}
+        context = {
+            "bill": bill,
+            "line_count": error.line_count,
+            "max_lines": MAX_LINES,
+            "section": "bills",
+        }
         return render(request, "bills/bill_pdf_too_large.html", context, status=422)
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = content_disposition_header(True, f"{bill.number}.pdf")
