@@ -22,8 +22,6 @@ BIDI_CONTROLS = dict.fromkeys(map(ord, "\u200e\u200f\u202a\u202b\u202c\u202d\u20
 @pytest.fixture(autouse=True)
 def pdf_cache(settings, tmp_path):
     """Each test starts with an empty PDF cache of its own."""
-    # The users these tests create never log in with a password: skip the slow hashing.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.CACHES = settings.CACHES | {
         pdf.CACHE_ALIAS: {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
