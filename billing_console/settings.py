@@ -156,7 +156,8 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
         "LOCATION": os.environ.get("BILL_PDF_CACHE_DIR", str(BASE_DIR / ".cache" / "bill-pdfs")),
         "TIMEOUT": 60 * 60 * 24 * 90,
-        "OPTIONS": {"MAX_ENTRIES": 20_000},
+        # About 20 KB a one-page bill: some 200 MB at most, a third culled when full.
+        "OPTIONS": {"MAX_ENTRIES": 10_000},
     },
 }
 

@@ -1,9 +1,10 @@
 """The per-bill PDF: one HTML template, printed by WeasyPrint as PDF/A, cached by content.
 
-`render_bill_pdf(bill)` knows nothing of requests. It turns the bill into a plain
-document (every value already formatted as printed), keys the cache on that document and
-the layout files, and renders only on a miss: WeasyPrint takes hundreds of milliseconds
-a page, a cache hit takes one file read.
+`render_bill_pdf(bill)` knows nothing of requests. The cache key is a digest of everything
+the PDF prints (the bill's fields and lines, the names it shows, the seller) and of the
+layout (template, CSS, formatting code, WeasyPrint version), so a changed bill, status
+included, renders anew and an unchanged one is never rendered twice. WeasyPrint takes
+over a hundred milliseconds a page; a cache hit is two small queries and one file read.
 """
 
 from __future__ import annotations
@@ -38,9 +39,9 @@ PDF_VARIANT = "pdf/a-3b"
 # (RFC 2606) and the fetcher maps it to files on disk: no request ever leaves the process.
 BASE_URL = "https://bill-pdf.invalid/static/"
 CACHE_ALIAS = "bill_pdfs"
-# Above this many lines the PDF is refused rather than rendered (see bench/bench_pdf.py):
-# WeasyPrint lays out about 200 lines a second here, and a worker must answer well within
-# gunicorn's 30 s timeout. The spreadsheet export holds bills of any size.
+# Above this many lines the PDF is refused rather than rendered: WeasyPrint needs about 4 ms
+# of CPU a line (`bench/bench_pdf.py --long 2000`), so 2000 lines is some 8 s, well within
+# gunicorn's 30 s timeout even on a busy machine. The bill's page lists every line.
 MAX_LINES = 2000
 LINE_FIELDS = ("description", "quantity", "unit", "unit_price", "amount")
 
