@@ -244,10 +244,41 @@ def bench_fonts(bill: Bill, runs: int) -> None:
         print(f"    {name:44} {wall:7.1f} ms wall {cpu:7.1f} ms CPU")
 
 
+def bench_depths(bill: Bill, runs: int) -> None:
+    """The same render, called from deeper in the stack: on CPython 3.13.0 a render whose
+    recursion keeps crossing a frame-stack chunk boundary runs 10-30% slower
+    (python/cpython#142183, fixed in later 3.13 releases). A view runs some 40 frames deep
+    in Django's middleware, so "view, cache miss" can differ from "WeasyPrint alone" by that
+    much for reasons that have nothing to do with the view's own work."""
+    html = pdf.render_html(pdf.bill_document(bill))
+
+    def at_depth(depth: int) -> None:
+        if depth:
+            at_depth(depth - 1)
+        else:
+            pdf.html_to_pdf(html)
+
+    samples = {depth: [] for depth in range(0, 90, 10)}
+    for _ in range(runs):
+        for depth, times in samples.items():
+            gc.collect()
+            times.append(timed(lambda d=depth: at_depth(d)))
+    print(
+        "    "
+        + ", ".join(f"{depth}: {medians(times)[1]:.0f}" for depth, times in samples.items())
+        + " ms CPU"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15, help="renders per measurement")
     parser.add_argument("--fonts", action="store_true", help="also compare font stacks")
+    parser.add_argument(
+        "--depths",
+        action="store_true",
+        help="also time WeasyPrint alone at several call-stack depths (see bench_depths)",
+    )
     parser.add_argument(
         "--long", type=int, metavar="LINES", help="also time one render of a bill this long"
     )
@@ -291,6 +322,10 @@ def main() -> None:
             f"{args.long}-line bill, WeasyPrint alone, one render: {wall * 1000:.0f} ms wall "
             f"{cpu * 1000:.0f} ms CPU ({cpu * 1000 / args.long:.1f} ms CPU a line)"
         )
+    if args.depths:
+        python = sys.version.split()[0]
+        print(f"WeasyPrint alone on the 200-line bill, by call depth (Python {python}):")
+        bench_depths(bills["200-line bill"], args.runs)
     if args.fonts:
         for name in ("one-page bill", "one-page CJK/Arabic/emoji bill"):
             print(f"Font stacks on the {name}:")
