@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import logging
 import sys
 
@@ -18,10 +19,11 @@ from django.utils.http import content_disposition_header, url_has_allowed_host_a
 from django.views import defaults
 from django.views.decorators.http import require_POST
 
+from .audit import audit_record
 from .filters import bill_filter, order_filter
 from .forms import OrderForm
 from .middleware import SESSION_KEY
-from .models import Bill, Order, Organization, Product, ProductPrice
+from .models import AuditEvent, Bill, Order, Organization, Product, ProductPrice
 from .money import format_money
 from .paging import DEFAULT_PER_PAGE, PER_PAGE_CHOICES, paginate
 from .pdf import MAX_LINES, BillTooLarge, render_bill_pdf
@@ -102,6 +104,9 @@ def bill_pdf(request: HttpRequest, pk: int) -> HttpResponse:
             "section": "bills",
         }
         return render(request, "bills/bill_pdf_too_large.html", context, status=422)
+    # The digest tells an auditor exactly which file was handed out, Pending or Cleared.
+    details = {"status": bill.status, "pdf_sha256": hashlib.sha256(pdf).hexdigest()}
+    audit_record(action=AuditEvent.Action.BILL_DOWNLOAD, request=request, obj=bill, details=details)
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = content_disposition_header(True, f"{bill.number}.pdf")
     # Bills are private: browsers may keep a copy, shared caches may not.

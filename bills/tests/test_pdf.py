@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import re
 import subprocess
@@ -12,7 +13,7 @@ import pytest
 from pypdf import PdfReader
 
 from bills import pdf
-from bills.models import Application
+from bills.models import Application, AuditEvent
 from bills.services import LineItem, bill_clear
 from bills.tests.conftest import make_organization, make_user
 
@@ -284,6 +285,7 @@ def test_a_bill_too_long_for_a_pdf_is_refused_with_a_message(
     assert "This bill is too long for a PDF" in page
     assert f"has {pdf.MAX_LINES + 1} usage lines; a PDF holds at most {pdf.MAX_LINES}" in page
     assert renders == []
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.BILL_DOWNLOAD).exists()
 
 
 def test_a_second_download_is_served_from_the_cache(member_client, bill, renders):
@@ -292,6 +294,22 @@ def test_a_second_download_is_served_from_the_cache(member_client, bill, renders
 
     assert len(renders) == 1
     assert second.content == first.content
+
+
+def test_every_download_is_in_the_audit_trail(member_client, member, bill, organization):
+    data = download(member_client, bill).content
+    download(member_client, bill)  # from the cache: audited all the same
+
+    events = AuditEvent.objects.filter(action=AuditEvent.Action.BILL_DOWNLOAD)
+    assert events.count() == 2
+    event = events.first()
+    assert (event.actor, event.organization) == (member, organization)
+    assert (event.object_type, event.object_id, event.object_repr) == (
+        "bill",
+        str(bill.pk),
+        "BILL-202610-000001",
+    )
+    assert event.details == {"status": "pending", "pdf_sha256": hashlib.sha256(data).hexdigest()}
 
 
 def test_a_changed_bill_renders_anew(member_client, bill, application, renders):
@@ -332,6 +350,7 @@ def test_another_organizations_bill_is_a_404_and_nothing_is_rendered(
     assert theirs.status_code == missing.status_code == 404
     assert theirs.content == missing.content
     assert renders == []
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.BILL_DOWNLOAD).exists()
 
 
 def test_a_member_of_both_organizations_gets_the_bill_only_in_its_own(
