@@ -41,8 +41,9 @@ PDF_VARIANT = "pdf/a-3b"
 BASE_URL = "https://bill-pdf.invalid/static/"
 CACHE_ALIAS = "bill_pdfs"
 # Above this many lines the PDF is refused rather than rendered: WeasyPrint needs about 4 ms
-# of CPU a line (`bench/bench_pdf.py --long 2000`), so 2000 lines is some 8 s, well within
-# gunicorn's 30 s timeout even on a busy machine. The bill's page lists every line.
+# of CPU a line (`bench/bench_pdf.py --long 2000`), so 2000 lines is some 8 s, and a render
+# holds the GIL that the other threads of its gunicorn worker wait on. Far within
+# gunicorn's timeout even on a busy machine. The bill's page lists every line.
 MAX_LINES = 2000
 LINE_FIELDS = ("description", "quantity", "unit", "unit_price", "amount")
 

@@ -7,6 +7,7 @@ import hashlib
 import io
 import re
 import subprocess
+import threading
 from decimal import Decimal
 
 import pytest
@@ -236,6 +237,29 @@ def test_chinese_arabic_and_emoji_names_render_with_real_glyphs(
     assert any(font.startswith("Noto-Sans-CJK") for font in fonts), fonts
     assert any(font.startswith("Noto-Sans-Arabic") for font in fonts), fonts
     assert any(font.startswith("Noto-Color-Emoji") for font in fonts), fonts
+
+
+def test_threads_render_side_by_side_without_mixing_fonts(make_bill, organization, application):
+    # Production runs gunicorn's threaded workers: renders share one process.
+    organization.name = "云通信科技"
+    organization.save()
+    application.name = "تطبيق 🚀"
+    application.save()
+    html = pdf.render_html(pdf.bill_document(make_bill(application)))
+    alone = pdf.html_to_pdf(html)
+    together = []
+    threads = [
+        threading.Thread(target=lambda: together.append(pdf.html_to_pdf(html))) for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(together) == 4
+    for data in together:
+        assert pdf_text(data) == pdf_text(alone)
+        assert embedded_fonts(data) == embedded_fonts(alone)
 
 
 def test_a_latin_bill_embeds_one_family_and_no_fallback_font(member_client, bill):
