@@ -146,6 +146,31 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Rendered bill PDFs (bills/pdf.py), keyed by everything printed on them. A directory, not
+# the per-process LocMemCache, so every gunicorn worker on a host shares one copy and it
+# survives restarts; not the database, where derivable blobs of 50-200 KB would swell the
+# WAL and the backups. The directory must belong to the app's user alone: Django pickles.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "bill_pdfs": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": os.environ.get("BILL_PDF_CACHE_DIR", str(BASE_DIR / ".cache" / "bill-pdfs")),
+        "TIMEOUT": 60 * 60 * 24 * 90,
+        # About 20 KB a one-page bill: some 200 MB at most, a third culled when full.
+        "OPTIONS": {"MAX_ENTRIES": 10_000},
+    },
+}
+
+# The platform's legal entity: the seller on every bill PDF.
+BILLING_SELLER = {
+    "name": os.environ.get("BILLING_SELLER_NAME", "Cloud Messaging Platform Pte. Ltd."),
+    "address": os.environ.get(
+        "BILLING_SELLER_ADDRESS", "80 Robinson Road, #10-01\nSingapore 068898"
+    ).replace("\\n", "\n"),
+    "tax_id": os.environ.get("BILLING_SELLER_TAX_ID", "GST 201912345K"),
+    "email": os.environ.get("BILLING_SELLER_EMAIL", "billing@cloud-messaging.example"),
+}
+
 # Behind a TLS-terminating proxy in production.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # How many proxies append to X-Forwarded-For in front of the console: the client IP that
@@ -195,4 +220,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # WeasyPrint logs each step of every bill PDF at INFO; its warnings still show.
+    "loggers": {"weasyprint.progress": {"level": "WARNING"}},
 }

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import sys
 import tempfile
@@ -18,8 +19,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import add_never_cache_headers
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.cache import add_never_cache_headers, patch_cache_control
+from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.views import defaults
 from django.views.decorators.http import require_GET, require_POST
 
@@ -31,6 +32,7 @@ from .middleware import SESSION_KEY
 from .models import AuditEvent, Bill, Order, Organization, Product, ProductPrice
 from .money import format_money
 from .paging import DEFAULT_PER_PAGE, PER_PAGE_CHOICES, paginate
+from .pdf import MAX_LINES, BillTooLarge, render_bill_pdf
 from .services import (
     InvalidTransition,
     UnpaidOrderExists,
@@ -91,6 +93,31 @@ def bill_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "bills/bill_detail.html",
         {"bill": bill, "lines": bill.lines.all(), "section": "bills"},
     )
+
+
+# Download Bill: the per-bill PDF (issue 4) ----------------------------------------------
+
+
+def bill_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    bill = _get_bill_for_user(request, pk)
+    try:
+        pdf = render_bill_pdf(bill)
+    except BillTooLarge as error:
+        context = {
+            "bill": bill,
+            "line_count": error.line_count,
+            "max_lines": MAX_LINES,
+            "section": "bills",
+        }
+        return render(request, "bills/bill_pdf_too_large.html", context, status=422)
+    # The digest tells an auditor exactly which file was handed out, Pending or Cleared.
+    details = {"status": bill.status, "pdf_sha256": hashlib.sha256(pdf).hexdigest()}
+    audit_record(action=AuditEvent.Action.BILL_DOWNLOAD, request=request, obj=bill, details=details)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = content_disposition_header(True, f"{bill.number}.pdf")
+    # Bills are private: browsers may keep a copy, shared caches may not.
+    patch_cache_control(response, private=True)
+    return response
 
 
 # Product Market and Order Management ----------------------------------------------------

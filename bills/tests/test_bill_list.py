@@ -58,7 +58,7 @@ def test_each_row_shows_what_a_user_reconciles_with(member_client, make_bill, ap
         "Consumption Amount": "150.00 USD",
         "Status": "Pending",
         "Overdraft Amount": "20.00 USD",
-        "Operate": f"Details of bill {bill.number}",
+        "Operate": f"Details of bill {bill.number} Download Bill {bill.number}",
     }
     assert links(member_client.get("/bills/"), "Details") == [f"/bills/{bill.pk}/"]
 
