@@ -7,8 +7,10 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth import get_user_model
 
-from bills.models import Application, Membership, Organization, Product
-from bills.services import LineItem, bill_issue
+from bills.audit import audit_record
+from bills.demo import ensure_prices
+from bills.models import Application, AuditEvent, Membership, Order, Organization, Product
+from bills.services import LineItem, bill_issue, order_place
 
 PASSWORD = "correct-horse-battery-staple"
 CHROMIUM = "/usr/bin/chromium"
@@ -137,6 +139,29 @@ def bill(make_bill, application):
 def member_client(client, member):
     client.force_login(member)
     return client
+
+
+@pytest.fixture
+def site(bill, member, other_organization, admin_user, products):
+    """A console with one of everything, so that each page shows a real object."""
+    Membership.objects.create(user=member, organization=other_organization)  # the switcher
+    audit_record(action=AuditEvent.Action.BILL_CLEARED, user=member, obj=bill)
+    ensure_prices(products, {"USD", "EUR"})
+    order = order_place(
+        organization=bill.organization,
+        product=products["sms"],
+        order_type=Order.Type.TOP_UP,
+        amount=Decimal("100.00"),
+        ordered_by=member,
+    )
+    return {
+        "bill": bill,
+        "order": order,
+        "product": products["sms"],
+        "organization": bill.organization,
+        "admin": admin_user,
+        "member": member,
+    }
 
 
 # Real-browser tests ---------------------------------------------------------------------

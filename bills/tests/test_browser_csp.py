@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import pytest
 from django.test import Client
 from playwright.sync_api import expect
 
-from bills.demo import ensure_prices
-from bills.models import Membership, Order
-from bills.services import order_place
 from bills.tests.conftest import log_in
 from bills.tests.pages import all_pages, sampler
 
@@ -70,27 +65,6 @@ def watcher(page):
     return ViolationWatcher(page)
 
 
-@pytest.fixture
-def console(bill, member, other_organization, admin_user, products):
-    Membership.objects.create(user=member, organization=other_organization)
-    ensure_prices(products, {"USD", "EUR"})
-    order = order_place(
-        organization=bill.organization,
-        product=products["sms"],
-        order_type=Order.Type.TOP_UP,
-        amount=Decimal("100.00"),
-        ordered_by=member,
-    )
-    return {
-        "bill": bill,
-        "order": order,
-        "product": products["sms"],
-        "organization": bill.organization,
-        "admin": admin_user,
-        "member": member,
-    }
-
-
 def test_the_watcher_hears_a_violation(page, watcher, live_server):
     policy = page.goto("/login/").headers["content-security-policy"]
     page.route(
@@ -115,17 +89,17 @@ def is_a_page(response) -> bool:
     return response.status_code == 200 and response["Content-Type"].startswith("text/html")
 
 
-def test_no_console_page_breaks_the_policy(page, watcher, console):
+def test_no_console_page_breaks_the_policy(page, watcher, site):
     # Every console page a member can open (POST-only addresses answer 405 and are left
     # to the forms that use them).
     member_browser = Client()
-    member_browser.force_login(console["member"])
+    member_browser.force_login(site["member"])
     urls = all_pages(
         sampler(
-            bill=console["bill"],
-            order=console["order"],
-            product=console["product"],
-            user=console["admin"],
+            bill=site["bill"],
+            order=site["order"],
+            product=site["product"],
+            user=site["admin"],
         ),
         admin=False,
     )
@@ -155,11 +129,11 @@ def test_no_console_page_breaks_the_policy(page, watcher, console):
     assert len(console_pages) >= 6  # bills, a bill, market, an order form, orders, an order
 
 
-def test_the_admin_works_under_the_policy(page, watcher, console):
-    ids = {key: obj.pk for key, obj in console.items() if key in {"bill", "organization", "admin"}}
+def test_the_admin_works_under_the_policy(page, watcher, site):
+    ids = {key: obj.pk for key, obj in site.items() if key in {"bill", "organization", "admin"}}
 
     page.goto("/admin/login/")
-    page.get_by_label("Username").fill(console["admin"].username)
+    page.get_by_label("Username").fill(site["admin"].username)
     page.get_by_label("Password").fill("password")
     page.get_by_role("button", name="Log in").click()
     watcher.collect()

@@ -2,36 +2,14 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import pytest
 from django.conf import settings
 from django.test import Client
 from django.utils.csp import build_policy
 
-from bills.audit import audit_record
-from bills.demo import ensure_prices
-from bills.models import AuditEvent, Membership, Order
-from bills.services import order_place
 from bills.tests.pages import Page, all_pages, inline_code, sampler
 
 POLICY = build_policy(settings.SECURE_CSP)
-
-
-@pytest.fixture
-def site(bill, member, other_organization, admin_user, products):
-    """A console with one of everything, so that each page shows a real object."""
-    Membership.objects.create(user=member, organization=other_organization)  # the switcher
-    audit_record(action=AuditEvent.Action.BILL_CLEARED, user=member, obj=bill)
-    ensure_prices(products, {"USD", "EUR"})
-    order = order_place(
-        organization=bill.organization,
-        product=products["sms"],
-        order_type=Order.Type.TOP_UP,
-        amount=Decimal("100.00"),
-        ordered_by=member,
-    )
-    return {"bill": bill, "order": order, "product": products["sms"], "admin": admin_user}
 
 
 @pytest.fixture
