@@ -214,6 +214,8 @@ AXES_COOLOFF_TIME = dt.timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTE
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "bills.views.login_locked_out"
 AXES_CLIENT_IP_CALLABLE = "bills.audit.client_ip"
+# Its start-up banner on every manage.py command is noise; lockouts are still logged.
+AXES_VERBOSE = False
 
 LOGGING = {
     "version": 1,
