@@ -1,7 +1,14 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django import template
-from django.utils.html import format_html
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from ..models import Bill
+from ..money import format_money
 
 register = template.Library()
 
@@ -43,4 +50,58 @@ def sort_header(context, key: str, label: str, numeric: bool = False) -> str:
         label,
         {"ascending": "▲", "descending": "▼", None: "↕"}[direction],
         _SORT_HINTS[direction],
+    )
+
+
+_BILL_ROW = """
+            <tr>
+              <td data-label="Product" class="cell-product">{}</td>
+              <td data-label="Product Information">
+                <span class="app-name">{}</span>
+                <span class="app-key">AppKey {}</span>
+                {}
+              </td>
+              <td data-label="Billing Cycle">{}</td>
+              <td data-label="Service Usage" class="num">{} <span class="unit">{}</span></td>
+              <td data-label="Consumption Amount" class="num">{} <span class="unit">{}</span></td>
+              <td data-label="Status"><span class="status status-{}">{}</span></td>
+              <td data-label="Overdraft Amount" class="num">{} <span class="unit">{}</span></td>
+              <td data-label="Operate" class="operate">
+                <a href="{}">Details<span class="visually-hidden"> of bill {}</span></a>
+                <a href="{}">Download Bill<span class="visually-hidden"> {}</span></a>
+              </td>
+            </tr>
+"""
+
+
+@register.simple_tag
+def bill_rows(bills: Iterable[Bill]) -> SafeString:
+    """The Bills table's rows, one <tr> per bill (with its product and application).
+
+    Built here rather than in a {% for %} over the template: per cell, the template
+    engine's variable lookups cost more than the rest of the page put together
+    (about a third of the page's server time at 25 rows)."""
+    return format_html_join("", _BILL_ROW, (_bill_row(bill) for bill in bills))
+
+
+def _bill_row(bill: Bill) -> tuple:
+    waba = bill.whatsapp_business_account
+    return (
+        bill.product.name,
+        bill.application.name,
+        bill.application.app_key,
+        format_html('<span class="app-key">WABA {}</span>', waba) if waba else "",
+        bill.cycle_label,
+        f"{bill.service_usage:,}",
+        bill.product.usage_unit,
+        format_money(bill.consumption_amount, bill.currency),
+        bill.currency,
+        bill.status,
+        bill.get_status_display(),
+        format_money(bill.overdraft_amount, bill.currency),
+        bill.currency,
+        bill.get_absolute_url(),
+        bill.number,
+        reverse("bills:pdf", args=[bill.pk]),
+        bill.number,
     )
