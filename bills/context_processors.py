@@ -1,6 +1,9 @@
 from __future__ import annotations
 
-from .models import Bill, Organization
+from functools import partial
+
+from .models import Organization
+from .summaries import pending_count
 
 
 def console(request) -> dict:
@@ -12,5 +15,6 @@ def console(request) -> dict:
     return {
         "current_organization": organization,
         "user_organizations": Organization.objects.for_user(user).order_by("name"),
-        "pending_bills_count": Bill.objects.for_organization(organization).pending().count,
+        # Callable: only pages that show the badge pay for it.
+        "pending_bills_count": partial(pending_count, organization),
     }

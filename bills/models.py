@@ -51,6 +51,11 @@ class Organization(models.Model):
     country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2 code, e.g. DE.")
     billing_email = models.EmailField()
     created_at = models.DateTimeField(auto_now_add=True)
+    # Raised by database triggers (migration 0005) on every insert, update or delete of
+    # the organization's bills, whoever writes them (services, admin, bulk_create,
+    # QuerySet.update, raw SQL); cached summaries are keyed by it. Never written by Django
+    # (see save); the database default lets code older than the column insert rows.
+    bills_version = models.PositiveBigIntegerField(default=0, db_default=0, editable=False)
 
     objects = OrganizationQuerySet.as_manager()
 
@@ -59,6 +64,17 @@ class Organization(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        # Writing back a bills_version read earlier would undo the triggers' count and let
+        # a stale cached summary be served again: an update leaves it to the database.
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                field.name
+                for field in self._meta.concrete_fields
+                if not field.primary_key and field.name != "bills_version"
+            ]
+        super().save(*args, **kwargs)
 
 
 class Membership(models.Model):

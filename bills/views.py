@@ -40,6 +40,7 @@ from .services import (
     order_place,
     unpaid_order_for,
 )
+from .summaries import bill_summary
 
 PAGE_SIZE = 25
 
@@ -67,7 +68,7 @@ def bill_list(request: HttpRequest) -> HttpResponse:
     if bills.is_bound and not bills.is_valid():
         # The form shows what is wrong; no bills, rather than a silently widened list.
         return render(request, "bills/bill_list.html", context)
-    summary = bills.qs.summary()
+    summary = bill_summary(bills, request.organization)
     paged = paginate(
         bills.qs.select_related("product", "application"), request.GET, count=summary.count
     )

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 
 from bills.audit import audit_record
 from bills.demo import ensure_prices
@@ -20,6 +21,13 @@ CHROMIUM = "/usr/bin/chromium"
 def fast_password_hashing(settings):
     """Tests create many users: PBKDF2's deliberate slowness would cost ~0.5 s each."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Cached Bills page summaries are keyed by organization id and bills_version, which
+    restart from the same values in each test's rolled-back database."""
+    cache.clear()
 
 
 def make_organization(slug: str, **fields) -> Organization:

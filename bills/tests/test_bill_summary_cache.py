@@ -1,0 +1,158 @@
+"""The Bills page's summary and the Pending badge are cached per organization and
+filter (bills.summaries); any change to a bill must show on the very next request."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import lxml.html
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from bills.models import Bill, Organization
+from bills.services import bill_clear
+from bills.tests.html import summary
+from bills.tests.test_bill_list import bulk_bills
+
+
+def badge(response) -> str:
+    """The number on the top navigation's Bills badge."""
+    tree = lxml.html.fromstring(response.content.decode())
+    return tree.xpath("//span[contains(@class, 'badge')]")[0].text.strip()
+
+
+def version(organization: Organization) -> int:
+    return Organization.objects.get(pk=organization.pk).bills_version
+
+
+PENDING = {"status": "pending"}
+
+
+def test_a_cleared_bill_changes_the_summary_and_the_badge_at_once(
+    member_client, make_bill, application
+):
+    first = make_bill(application, cycle="2026-10")
+    make_bill(application, cycle="2026-09", overdraft="0.01")
+    before = member_client.get("/bills/")
+    assert summary(member_client.get("/bills/", PENDING))["Bills"] == "2"
+    assert summary(before)["Total pending"] == "300.00 USD"
+    assert badge(before) == "2"
+
+    bill_clear(bill=first)
+
+    after = member_client.get("/bills/")
+    assert summary(after) == {
+        "Bills": "2",
+        "Total consumption": "300.00 USD",
+        "Total pending": "150.00 USD",
+        "Total overdraft": "0.01 USD",
+    }
+    assert badge(after) == "1"
+    assert summary(member_client.get("/bills/", PENDING))["Bills"] == "1"
+
+
+def test_a_newly_issued_bill_changes_the_summary_and_the_badge_at_once(
+    member_client, make_bill, application
+):
+    make_bill(application, cycle="2026-10")
+    assert summary(member_client.get("/bills/"))["Bills"] == "1"
+    assert summary(member_client.get("/bills/", PENDING))["Total pending"] == "150.00 USD"
+
+    make_bill(application, cycle="2026-09", overdraft="12.34")
+
+    after = member_client.get("/bills/")
+    assert summary(after)["Bills"] == "2"
+    assert summary(after)["Total overdraft"] == "12.34 USD"
+    assert badge(after) == "2"
+    assert summary(member_client.get("/bills/", PENDING))["Total pending"] == "300.00 USD"
+
+
+def test_the_cached_summary_stays_exact_to_the_cent(member_client, application, products):
+    # 1000 x 0.10 + 3 x 0.29 + 0.01: a float would drift, a cache must not round.
+    amounts = [("0.10", "0.00", "pending")] * 1000 + [("0.29", "0.07", "cleared")] * 3
+    bulk_bills(application, products["sms"], amounts)
+    expected = {
+        "Bills": "1,003",
+        "Total consumption": "100.87 USD",
+        "Total pending": "100.00 USD",
+        "Total overdraft": "0.21 USD",
+    }
+    assert summary(member_client.get("/bills/")) == expected
+    assert summary(member_client.get("/bills/")) == expected  # from the cache
+
+    bulk_bills(application, products["email"], [("0.01", "0.01", "pending")])
+    assert summary(member_client.get("/bills/")) == {
+        "Bills": "1,004",
+        "Total consumption": "100.88 USD",
+        "Total pending": "100.01 USD",
+        "Total overdraft": "0.22 USD",
+    }
+
+
+def test_every_kind_of_write_to_bills_raises_the_version(
+    organization, other_organization, application, products, bill
+):
+    # The triggers must catch writers that bypass Model.save: bulk_create,
+    # QuerySet.update, raw SQL and delete.
+    seen = version(organization)
+    bulk_bills(application, products["sms"], [("1.00", "0.00", "pending")])
+    assert version(organization) > seen
+
+    seen = version(organization)
+    Bill.objects.filter(pk=bill.pk).update(consumption_amount=Decimal("151.00"))
+    assert version(organization) > seen
+
+    seen = version(organization)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE bills_bill SET status = 'cleared', cleared_at = %s WHERE id = %s",
+            [dt.datetime(2026, 11, 1, tzinfo=dt.UTC), bill.pk],
+        )
+    assert version(organization) > seen
+
+    seen, other = version(organization), version(other_organization)
+    Bill.objects.filter(product=products["sms"]).delete()
+    assert version(organization) > seen
+    assert version(other_organization) == other  # only the bills' own organization
+
+
+def test_saving_an_organization_never_writes_back_an_old_version(
+    organization, application, make_bill
+):
+    stale = Organization.objects.get(pk=organization.pk)
+    make_bill(application)
+    raised = version(organization)
+
+    stale.name = "Acme Renamed"
+    stale.save()
+
+    assert version(organization) == raised
+    assert Organization.objects.get(pk=organization.pk).name == "Acme Renamed"
+
+
+def test_a_search_is_never_served_from_the_cache(member_client, make_bill, application):
+    # A search matches application names, which no bill change follows.
+    make_bill(application)
+    assert summary(member_client.get("/bills/", {"q": "Renamed"}))["Bills"] == "0"
+
+    application.name = "Renamed Shop"
+    application.save()
+
+    assert summary(member_client.get("/bills/", {"q": "Renamed"}))["Bills"] == "1"
+
+
+def test_an_unchanged_selection_is_not_added_up_again(member_client, make_bill, application):
+    make_bill(application)
+    with CaptureQueriesContext(connection) as first:
+        member_client.get("/bills/", PENDING)
+    with CaptureQueriesContext(connection) as second:
+        response = member_client.get("/bills/", PENDING)
+
+    def sums(captured):
+        return [query for query in captured if "SUM(" in query["sql"].upper()]
+
+    assert len(sums(first)) == 2
+    assert sums(second) == []
+    assert len(second) == len(first) - 3  # the two sums and the badge's count
+    assert summary(response)["Total pending"] == "150.00 USD"
