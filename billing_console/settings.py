@@ -146,18 +146,28 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Rendered bill PDFs (bills/pdf.py), keyed by everything printed on them. A directory, not
-# the per-process LocMemCache, so every gunicorn worker on a host shares one copy and it
-# survives restarts; not the database, where derivable blobs of 50-200 KB would swell the
-# WAL and the backups. The directory must belong to the app's user alone: Django pickles.
+# Files under CACHE_DIR, not the per-process LocMemCache: every gunicorn worker on a host
+# shares one copy, and it survives restarts and worker recycling. The directory must
+# belong to the app's user alone: Django pickles what it stores there.
+CACHE_DIR = Path(os.environ.get("CACHE_DIR", BASE_DIR / ".cache"))
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    # Rendered bill PDFs (bills/pdf.py), keyed by everything printed on them. Not the
+    # database, where derivable blobs of 50-200 KB would swell the WAL and the backups.
     "bill_pdfs": {
         "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-        "LOCATION": os.environ.get("BILL_PDF_CACHE_DIR", str(BASE_DIR / ".cache" / "bill-pdfs")),
+        "LOCATION": os.environ.get("BILL_PDF_CACHE_DIR", str(CACHE_DIR / "bill-pdfs")),
         "TIMEOUT": 60 * 60 * 24 * 90,
         # About 20 KB a one-page bill: some 200 MB at most, a third culled when full.
         "OPTIONS": {"MAX_ENTRIES": 10_000},
+    },
+    # The Bills page's totals and the Pending badge (bills/summaries.py), keyed by the
+    # organization's bills_version. Shared, so a worker that gunicorn has just recycled
+    # does not add up 100,000 bills again; a few hundred bytes an entry.
+    "bill_summaries": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(CACHE_DIR / "bill-summaries"),
+        "OPTIONS": {"MAX_ENTRIES": 20_000},
     },
 }
 

@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 
+from bills import summaries
 from bills.audit import audit_record
 from bills.demo import ensure_prices
 from bills.models import Application, AuditEvent, Membership, Order, Organization, Product
@@ -24,9 +25,14 @@ def fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
-def empty_cache():
+def empty_cache(settings, tmp_path):
     """Cached Bills page summaries are keyed by organization id and bills_version, which
-    restart from the same values in each test's rolled-back database."""
+    restart from the same values in each test's rolled-back database: each test gets an
+    empty summary cache of its own (files, as in production), and never the developer's."""
+    settings.CACHES = settings.CACHES | {
+        summaries.CACHE_ALIAS: settings.CACHES[summaries.CACHE_ALIAS]
+        | {"LOCATION": str(tmp_path / "bill-summaries")}
+    }
     cache.clear()
 
 

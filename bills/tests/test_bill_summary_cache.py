@@ -7,6 +7,7 @@ import datetime as dt
 from decimal import Decimal
 
 import lxml.html
+from django.core.cache import caches
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -156,3 +157,42 @@ def test_an_unchanged_selection_is_not_added_up_again(member_client, make_bill, 
     assert sums(second) == []
     assert len(second) == len(first) - 3  # the two sums and the badge's count
     assert summary(response)["Total pending"] == "150.00 USD"
+
+
+def test_every_worker_reads_the_figures_another_one_added_up(
+    member_client, make_bill, application, settings
+):
+    # gunicorn runs several processes and replaces them now and then: the figures live in
+    # files they share, so a fresh process (new cache objects, nothing in memory) reads
+    # them back instead of adding up again.
+    make_bill(application)
+    member_client.get("/bills/", PENDING)
+    before = caches["bill_summaries"]
+    settings.CACHES = dict(settings.CACHES)  # Django drops its cache objects
+    assert caches["bill_summaries"] is not before
+
+    with CaptureQueriesContext(connection) as fresh:
+        response = member_client.get("/bills/", PENDING)
+
+    assert [query for query in fresh if "SUM(" in query["sql"].upper()] == []
+    assert summary(response)["Total pending"] == "150.00 USD"
+
+
+def test_a_broken_cache_costs_the_sums_not_the_page(
+    member_client, make_bill, application, settings, tmp_path, caplog
+):
+    # A full disk or a cache directory the app cannot write: the page adds up anew.
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("")
+    settings.CACHES = settings.CACHES | {
+        "bill_summaries": settings.CACHES["bill_summaries"] | {"LOCATION": str(blocked)}
+    }
+    make_bill(application, cycle="2026-10")
+    make_bill(application, cycle="2026-09", overdraft="0.01")
+
+    for _ in range(2):
+        response = member_client.get("/bills/")
+        assert response.status_code == 200
+        assert summary(response)["Total pending"] == "300.00 USD"
+        assert badge(response) == "2"
+    assert "Cannot read the bill_summaries cache" in caplog.text
