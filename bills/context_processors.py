@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from functools import partial
 
-from .models import Organization
 from .summaries import pending_count
 
 
@@ -14,7 +13,8 @@ def console(request) -> dict:
     organization = request.organization
     return {
         "current_organization": organization,
-        "user_organizations": Organization.objects.for_user(user).order_by("name"),
+        # Set by CurrentOrganizationMiddleware; absent if an error stopped the request first.
+        "user_organizations": getattr(request, "user_organizations", []),
         # Callable: only pages that show the badge pay for it.
         "pending_bills_count": partial(pending_count, organization),
     }

@@ -7,25 +7,31 @@ from .models import Organization
 SESSION_KEY = "organization_id"
 
 
-def current_organization(request) -> Organization | None:
+def user_organizations(request) -> list[Organization]:
+    """The organizations the signed-in user belongs to, by name: one query per request,
+    shared by the choice below and the top bar's organization switcher."""
+    if not request.user.is_authenticated:
+        return []
+    return list(Organization.objects.for_user(request.user).order_by("name", "pk"))
+
+
+def current_organization(request, organizations: list[Organization]) -> Organization | None:
     """The organization chosen in the session, if the user is still a member; else their first."""
-    organizations = Organization.objects.for_user(request.user)
     chosen = request.session.get(SESSION_KEY)
-    if chosen is not None:
-        organization = organizations.filter(pk=chosen).first()
-        if organization is not None:
+    for organization in organizations:
+        if organization.pk == chosen:
             return organization
-    return organizations.order_by("name", "pk").first()
+    return organizations[0] if organizations else None
 
 
 class CurrentOrganizationMiddleware:
-    """Sets `request.organization`, always one the user belongs to (or None)."""
+    """Sets `request.organization`, always one the user belongs to (or None), and
+    `request.user_organizations`, all of them."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        request.organization = (
-            current_organization(request) if request.user.is_authenticated else None
-        )
+        request.user_organizations = user_organizations(request)
+        request.organization = current_organization(request, request.user_organizations)
         return self.get_response(request)

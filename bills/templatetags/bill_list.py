@@ -74,6 +74,20 @@ _BILL_ROW = """
 """
 
 
+class _PkUrl:
+    """`reverse(name, args=[pk])` for many pks at the cost of one reverse(): the URL is
+    reversed once with a marker pk and the marker replaced. (Two reverse() calls per
+    row were a fifth of the table's time.)"""
+
+    MARKER = 9_876_543_210_123
+
+    def __init__(self, name: str):
+        self.head, self.tail = reverse(name, args=[self.MARKER]).split(str(self.MARKER))
+
+    def __call__(self, pk: int) -> str:
+        return f"{self.head}{int(pk)}{self.tail}"
+
+
 @register.simple_tag
 def bill_rows(bills: Iterable[Bill]) -> SafeString:
     """The Bills table's rows, one <tr> per bill (with its product and application).
@@ -81,10 +95,11 @@ def bill_rows(bills: Iterable[Bill]) -> SafeString:
     Built here rather than in a {% for %} over the template: per cell, the template
     engine's variable lookups cost more than the rest of the page put together
     (about a third of the page's server time at 25 rows)."""
-    return format_html_join("", _BILL_ROW, (_bill_row(bill) for bill in bills))
+    detail_url, pdf_url = _PkUrl("bills:detail"), _PkUrl("bills:pdf")
+    return format_html_join("", _BILL_ROW, (_bill_row(bill, detail_url, pdf_url) for bill in bills))
 
 
-def _bill_row(bill: Bill) -> tuple:
+def _bill_row(bill: Bill, detail_url: _PkUrl, pdf_url: _PkUrl) -> tuple:
     waba = bill.whatsapp_business_account
     return (
         bill.product.name,
@@ -100,8 +115,8 @@ def _bill_row(bill: Bill) -> tuple:
         bill.get_status_display(),
         format_money(bill.overdraft_amount, bill.currency),
         bill.currency,
-        bill.get_absolute_url(),
+        detail_url(bill.pk),
         bill.number,
-        reverse("bills:pdf", args=[bill.pk]),
+        pdf_url(bill.pk),
         bill.number,
     )
