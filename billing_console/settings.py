@@ -169,6 +169,15 @@ CACHES = {
         "LOCATION": str(CACHE_DIR / "bill-summaries"),
         "OPTIONS": {"MAX_ENTRIES": 20_000},
     },
+    # The Bills page's rendered content (bills/summaries.py), also keyed by bills_version:
+    # in each process's memory, so a deploy (a restart) never serves an old layout.
+    # 30-120 KB an entry.
+    "bill_pages": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "bill-pages",
+        "TIMEOUT": 600,
+        "OPTIONS": {"MAX_ENTRIES": 300},
+    },
 }
 
 # The platform's legal entity: the seller on every bill PDF.

@@ -51,9 +51,10 @@ class Organization(models.Model):
     country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2 code, e.g. DE.")
     billing_email = models.EmailField()
     created_at = models.DateTimeField(auto_now_add=True)
-    # Raised by database triggers (migration 0005) on every insert, update or delete of
-    # the organization's bills, whoever writes them (services, admin, bulk_create,
-    # QuerySet.update, raw SQL); cached summaries are keyed by it. Never written by Django
+    # Raised by database triggers on every insert, update or delete of the organization's
+    # bills (migration 0005) and applications, and of any product (0006), whoever writes
+    # them (services, admin, bulk_create, QuerySet.update, raw SQL): whatever the Bills
+    # page shows. Its cached totals and content are keyed by it. Never written by Django
     # (see save); the database default lets code older than the column insert rows.
     bills_version = models.PositiveBigIntegerField(default=0, db_default=0, editable=False)
 

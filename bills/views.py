@@ -40,7 +40,7 @@ from .services import (
     order_place,
     unpaid_order_for,
 )
-from .summaries import bill_summary
+from .summaries import bill_list_content, bill_summary
 
 PAGE_SIZE = 25
 
@@ -63,11 +63,19 @@ def _get_bill_for_user(request: HttpRequest, pk: int) -> Bill:
 
 
 def bill_list(request: HttpRequest) -> HttpResponse:
+    context = {"section": "bills"}
+    if request.organization is not None:  # else the console says there is none
+        context["content"] = bill_list_content(request, lambda: _bill_list_content(request))
+    return render(request, "bills/bill_list.html", context)
+
+
+def _bill_list_content(request: HttpRequest) -> str:
+    """The Bills page's filters, totals, table and pages for `request.GET`."""
     bills = bill_filter(request.GET, request)
-    context = {"filter": bills, "section": "bills", "per_page_choices": PER_PAGE_CHOICES}
+    context = {"filter": bills, "per_page_choices": PER_PAGE_CHOICES}
     if bills.is_bound and not bills.is_valid():
         # The form shows what is wrong; no bills, rather than a silently widened list.
-        return render(request, "bills/bill_list.html", context)
+        return loader.render_to_string("bills/_bill_list_content.html", context, request)
     summary = bill_summary(bills, request.organization)
     paged = paginate(
         bills.qs.select_related("product", "application"), request.GET, count=summary.count
@@ -84,7 +92,7 @@ def bill_list(request: HttpRequest) -> HttpResponse:
         "filtered": any(key not in ("sort", "per_page") for key in query),
         "sort": bills.sort_key,
     }
-    return render(request, "bills/bill_list.html", context)
+    return loader.render_to_string("bills/_bill_list_content.html", context, request)
 
 
 def bill_detail(request: HttpRequest, pk: int) -> HttpResponse:

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
+from django.core.cache import cache, caches
 
 from bills import summaries
 from bills.audit import audit_record
@@ -26,14 +26,16 @@ def fast_password_hashing(settings):
 
 @pytest.fixture(autouse=True)
 def empty_cache(settings, tmp_path):
-    """Cached Bills page summaries are keyed by organization id and bills_version, which
-    restart from the same values in each test's rolled-back database: each test gets an
-    empty summary cache of its own (files, as in production), and never the developer's."""
+    """The Bills page's cached totals and content are keyed by organization id and
+    bills_version, which restart from the same values in each test's rolled-back
+    database: each test starts with empty caches (the totals in files of its own, as in
+    production, and never the developer's)."""
     settings.CACHES = settings.CACHES | {
-        summaries.CACHE_ALIAS: settings.CACHES[summaries.CACHE_ALIAS]
+        summaries.SUMMARIES: settings.CACHES[summaries.SUMMARIES]
         | {"LOCATION": str(tmp_path / "bill-summaries")}
     }
     cache.clear()
+    caches[summaries.PAGES].clear()  # in this process's memory, across tests
 
 
 def make_organization(slug: str, **fields) -> Organization:

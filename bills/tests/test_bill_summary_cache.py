@@ -11,9 +11,9 @@ from django.core.cache import caches
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from bills.models import Bill, Organization
+from bills.models import Application, Bill, Organization, Product
 from bills.services import bill_clear
-from bills.tests.html import summary
+from bills.tests.html import app_keys, bill_rows, summary, visible_text
 from bills.tests.test_bill_list import bulk_bills
 
 
@@ -21,6 +21,11 @@ def badge(response) -> str:
     """The number on the top navigation's Bills badge."""
     tree = lxml.html.fromstring(response.content.decode())
     return tree.xpath("//span[contains(@class, 'badge')]")[0].text.strip()
+
+
+def user_name(response) -> str:
+    tree = lxml.html.fromstring(response.content.decode())
+    return tree.xpath("//span[@class='user-name']")[0].text_content()
 
 
 def version(organization: Organization) -> int:
@@ -153,10 +158,18 @@ def test_an_unchanged_selection_is_not_added_up_again(member_client, make_bill, 
     def sums(captured):
         return [query for query in captured if "SUM(" in query["sql"].upper()]
 
+    def bill_reads(captured):
+        return [query for query in captured if '"bills_bill"' in query["sql"]]
+
     assert len(sums(first)) == 2
+    assert bill_reads(first)
+    # Nor read again: the rendered content is cached too. What is left is the session,
+    # the user and their organizations.
     assert sums(second) == []
-    assert len(second) == len(first) - 3  # the two sums and the badge's count
+    assert bill_reads(second) == []
+    assert len(second) == 3
     assert summary(response)["Total pending"] == "150.00 USD"
+    assert badge(response) == "1"
 
 
 def test_every_worker_reads_the_figures_another_one_added_up(
@@ -170,6 +183,7 @@ def test_every_worker_reads_the_figures_another_one_added_up(
     before = caches["bill_summaries"]
     settings.CACHES = dict(settings.CACHES)  # Django drops its cache objects
     assert caches["bill_summaries"] is not before
+    caches["bill_pages"].clear()  # in memory: a new process starts without it
 
     with CaptureQueriesContext(connection) as fresh:
         response = member_client.get("/bills/", PENDING)
@@ -196,3 +210,94 @@ def test_a_broken_cache_costs_the_sums_not_the_page(
         assert summary(response)["Total pending"] == "300.00 USD"
         assert badge(response) == "2"
     assert "Cannot read the bill_summaries cache" in caplog.text
+
+
+# The rendered content (filters, totals, table, pages) is cached as well -----------------
+
+
+def test_a_renamed_application_shows_on_the_next_request(member_client, make_bill, application):
+    make_bill(application)
+    assert "Acme Shop" in bill_rows(member_client.get("/bills/"))[0]["Product Information"]
+
+    Application.objects.filter(pk=application.pk).update(name="Acme Store", app_key="acmekey0009")
+
+    row = bill_rows(member_client.get("/bills/"))[0]["Product Information"]
+    assert "Acme Store" in row
+    assert "AppKey acmekey0009" in row
+
+
+def test_a_renamed_product_shows_on_the_next_request(
+    member_client, make_bill, application, products
+):
+    make_bill(application)
+    assert bill_rows(member_client.get("/bills/"))[0]["Product"] == "App Push"
+
+    Product.objects.filter(pk=products["app_push"].pk).update(name="Mobile Push")
+
+    response = member_client.get("/bills/")
+    assert bill_rows(response)[0]["Product"] == "Mobile Push"
+    assert "Mobile Push" in visible_text(response)  # the filter's product choices too
+
+
+def test_a_renamed_organization_shows_on_the_next_request(
+    member_client, make_bill, application, organization
+):
+    make_bill(application)
+    assert "Acme Messaging · amounts in USD" in visible_text(member_client.get("/bills/"))
+
+    organization.name = "Acme Global"
+    organization.save()
+
+    assert "Acme Global · amounts in USD" in visible_text(member_client.get("/bills/"))
+
+
+def test_organizations_never_share_cached_content(
+    client, member, outsider, make_bill, application, other_application
+):
+    make_bill(application, cycle="2026-10")
+    make_bill(other_application, cycle="2026-10")
+    make_bill(other_application, cycle="2026-09")
+    for _ in range(2):  # the second round is served from the cache
+        client.force_login(member)
+        assert app_keys(client.get("/bills/")) == ["acmekey0001"]
+        client.force_login(outsider)
+        assert app_keys(client.get("/bills/")) == ["globexkey01", "globexkey01"]
+
+
+def test_colleagues_share_the_bills_but_not_the_shell(
+    client, member, second_member, make_bill, application
+):
+    # alice (the owner) and bob see the same cached table; each sees their own name.
+    make_bill(application)
+    member.first_name, second_member.first_name = "Alice", "Bob"
+    member.save()
+    second_member.save()
+    client.force_login(member)
+    alice = client.get("/bills/")
+    client.force_login(second_member)
+    bob = client.get("/bills/")
+
+    assert bill_rows(alice) == bill_rows(bob)
+    assert "Alice" in user_name(alice)
+    assert "Bob" in user_name(bob)
+
+
+def test_application_and_product_writes_raise_the_version(
+    organization, other_organization, application, products
+):
+    seen, other = version(organization), version(other_organization)
+    Application.objects.create(
+        organization=organization, name="New App", app_key="acmekey0100", app_id="100100"
+    )
+    assert version(organization) > seen
+    assert version(other_organization) == other
+
+    seen = version(organization)
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE bills_application SET name = 'Raw' WHERE id = %s", [application.pk])
+    assert version(organization) > seen
+
+    seen, other = version(organization), version(other_organization)
+    Product.objects.filter(pk=products["sms"].pk).update(usage_unit="texts")
+    assert version(organization) > seen  # the catalogue is everyone's
+    assert version(other_organization) > other
