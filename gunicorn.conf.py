@@ -18,6 +18,10 @@ bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY", 2 * multiprocessing.cpu_count()))
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+# Connections one process holds at most, idle keep-alive ones included. Left at
+# gunicorn's 1,000, one process could take most of a proxy's or a load test's
+# persistent connections while the others idled: one process uses one core at most.
+worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", str(2 * threads)))
 
 # A bill PDF renders in about a second and the largest export streams for tens of
 # seconds; a worker silent for longer than this is stuck and is replaced.
@@ -25,9 +29,16 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
 graceful_timeout = 30
 # Behind a proxy that reuses connections.
 keepalive = 5
-# WeasyPrint and openpyxl grow a worker's memory; recycle workers now and then.
-max_requests = 2000
-max_requests_jitter = 200
+# WeasyPrint and openpyxl grow a worker's memory; recycle workers now and then. Not too
+# often: a Bills page served from the page cache takes ~3 ms, and at 2,000 requests
+# each worker was replaced every ~20 s under load, its waiting requests held for the
+# ~2 s a new process took to import the console on a busy CPU.
+max_requests = 20000
+max_requests_jitter = 2000
+# Import the console once, in the master, before forking: a replacement worker starts
+# in milliseconds, and the processes share the imported code's memory. A deploy restarts
+# gunicorn: a HUP would fork the old code again.
+preload_app = True
 # The heartbeat file on tmpfs, so a busy disk cannot make workers look dead.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 # One console per machine may not be the case (benchmarks, staging): no shared control

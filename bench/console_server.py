@@ -198,8 +198,12 @@ def wrk(
     connections: int,
     threads: int = 2,
     timeout: int = 10,
+    pages: int | None = None,
+    page_offset: int = 0,
 ) -> WrkResult:
-    """Load `path` with wrk, as the logged-in user, through the imaginary TLS proxy."""
+    """Load `path` with wrk, as the logged-in user, through the imaginary TLS proxy;
+    with `pages`, each request asks for the next of that many pages of `path`, from
+    page `page_offset + 1` on."""
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: run the benchmarks through scripts/bench")
     cookie = "; ".join(f"{k}={v}" for k, v in console.cookies.items())
@@ -215,8 +219,11 @@ def wrk(
         f"--header=Cookie: {cookie}",
         f"{console.base}{path}",
     ]
+    env = os.environ | (
+        {"WRK_PAGES": str(pages), "WRK_PAGE_OFFSET": str(page_offset)} if pages else {}
+    )
     output = subprocess.run(
-        command, capture_output=True, text=True, check=True, timeout=duration + 60
+        command, capture_output=True, text=True, check=True, timeout=duration + 60, env=env
     ).stdout
     return parse_wrk(name, path, output)
 

@@ -1,13 +1,27 @@
 -- Counts responses by HTTP status, across wrk's threads, and prints them as one line:
 -- wrk counts redirects as successes, and a redirect to the login page is a failure here.
+-- With WRK_PAGES=N in the environment, each request asks for the next of N pages
+-- (`page=1..N`, each wrk thread starting elsewhere, all shifted by WRK_PAGE_OFFSET), so
+-- no two requests are the same.
 local threads = {}
+local pages = tonumber(os.getenv("WRK_PAGES") or "")
+local offset = tonumber(os.getenv("WRK_PAGE_OFFSET") or "0")
 
 function setup(thread)
   table.insert(threads, thread)
+  thread:set("page", (#threads - 1) * 1000)
 end
 
 function init(args)
   statuses = {}
+end
+
+if pages then
+  function request()
+    page = page % pages + 1
+    local separator = string.find(wrk.path, "?", 1, true) and "&" or "?"
+    return wrk.format(nil, wrk.path .. separator .. "page=" .. (offset + page))
+  end
 end
 
 function response(status, headers, body)
