@@ -1,7 +1,7 @@
 """Server time of the Bills page on the large data set. Run by hand, not by pytest.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:55432/bench \\
-        .venv/bin/python bench/bench_bill_list.py [--repeat 30] [--explain]
+        .venv/bin/python bench/bench_bill_list.py [--repeat 30] [--explain] [--fresh-content]
 
 Needs `manage.py migrate` and `manage.py seed_large` on that database first. Requests go
 through Django's test client in this process (middleware, session, filter, queries,
@@ -39,15 +39,18 @@ import django  # noqa: E402
 django.setup()
 
 from django.contrib.auth import get_user_model  # noqa: E402
+from django.core.cache import caches  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db.models import Max  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
+from bills import summaries  # noqa: E402
 from bills.models import Bill, Organization, Product  # noqa: E402
 
 BENCH_USER = "bench"
+FRESH_CONTENT = False
 BIG_ORGANIZATION = "bench-big"
 
 
@@ -92,6 +95,9 @@ def explain(sql: str) -> list[str]:
 
 
 def timed_get(client: Client, url: str) -> tuple[float, float, list, object]:
+    if FRESH_CONTENT:
+        # What a view the page cache has not seen costs; the totals stay cached.
+        caches[summaries.PAGES].clear()
     with CaptureQueriesContext(connection) as captured:
         started = time.perf_counter()
         response = client.get(url)
@@ -139,7 +145,14 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--explain", action="store_true")
     parser.add_argument("--only", help="run the scenarios whose name contains this")
+    parser.add_argument(
+        "--fresh-content",
+        action="store_true",
+        help="empty the page cache before every request (the totals stay cached)",
+    )
     options = parser.parse_args()
+    global FRESH_CONTENT
+    FRESH_CONTENT = options.fresh_content
 
     call_command("collectstatic", interactive=False, verbosity=0)
     organization = Organization.objects.get(slug=BIG_ORGANIZATION)
@@ -150,7 +163,8 @@ def main() -> None:
     print(
         f"{connection.vendor} {connection.settings_dict['NAME']}: {total:,} bills, "
         f"{mine:,} in {organization.slug}; {options.repeat} requests per scenario, "
-        f"round-robin, after {options.warmup} warm-up; load average "
+        f"round-robin, after {options.warmup} warm-up"
+        f"{', page cache emptied before each' if FRESH_CONTENT else ''}; load average "
         f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs\n"
     )
     print(
