@@ -171,9 +171,11 @@ CACHES = {
     },
     # The Bills page's rendered content (bills/summaries.py), also keyed by bills_version:
     # in each process's memory, so a deploy (a restart) never serves an old layout.
-    # 30-120 KB an entry.
+    # 30-120 KB an entry. Not under DEBUG: runserver reloads edited templates without a
+    # restart, and a developer must see the edit.
     "bill_pages": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "BACKEND": "django.core.cache.backends."
+        + ("dummy.DummyCache" if DEBUG else "locmem.LocMemCache"),
         "LOCATION": "bill-pages",
         "TIMEOUT": 600,
         "OPTIONS": {"MAX_ENTRIES": 300},

@@ -32,7 +32,11 @@ def empty_cache(settings, tmp_path):
     production, and never the developer's)."""
     settings.CACHES = settings.CACHES | {
         summaries.SUMMARIES: settings.CACHES[summaries.SUMMARIES]
-        | {"LOCATION": str(tmp_path / "bill-summaries")}
+        | {"LOCATION": str(tmp_path / "bill-summaries")},
+        # As in production, also when the suite runs with DEBUG on (where the console
+        # does not cache pages, so that edited templates show).
+        summaries.PAGES: settings.CACHES[summaries.PAGES]
+        | {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     }
     cache.clear()
     caches[summaries.PAGES].clear()  # in this process's memory, across tests
