@@ -66,6 +66,11 @@ def scenarios(organization: Organization) -> dict[str, str]:
     two = f"product={products[0].pk}&product={products[4].pk}"
     months = f"cycle_from={add_months(latest, -9):%Y-%m}&cycle_to={latest:%Y-%m}"
     filtered = f"/bills/?{two}&{months}&status=pending"
+    waba = (
+        bills.exclude(whatsapp_business_account="")
+        .values_list("whatsapp_business_account", flat=True)
+        .first()
+    )
     return {
         # The two pages the goal is about.
         "first page": "/bills/",
@@ -77,6 +82,7 @@ def scenarios(organization: Organization) -> dict[str, str]:
         "sorted by amount": "/bills/?sort=-amount",
         "one month, cleared": f"/bills/?cycle={add_months(latest, -3):%Y-%m}&status=cleared",
         "search an AppKey": "/bills/?q=x000042",
+        "search a WhatsApp Business Account": f"/bills/?q={waba[-6:]}" if waba else "/bills/?q=-",
         "invalid filter": "/bills/?cycle=2024-13",
     }
 

@@ -20,6 +20,9 @@ from .models import Application, Bill, Order, Product
 
 MONTH_PATTERN = re.compile(r"^(\d{4})-(\d{2})$")
 SEARCH_MAX_LENGTH = 100
+# Above this many matching applications a search passes them to the bill query as a
+# subquery rather than a list of ids.
+SEARCH_MAX_APPLICATIONS = 500
 # Above this many applications the form offers no application <select> (the search finds
 # applications by name or AppKey): 4,167 options made 200 KB and ~180 ms of the page.
 APPLICATION_CHOICES_LIMIT = 100
@@ -165,13 +168,20 @@ class BillFilter(django_filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
-        # Matching the organization's applications first, rather than joining every
-        # bill to its application, made the search ~2.5x faster at 100,000 bills.
+        # The organization's matching applications first, as a list of ids: then each
+        # side of the OR can use an index (application_id's, and on PostgreSQL the
+        # trigram index of migration 0007 for the WhatsApp Business Account), and only
+        # the matching bills are read. As a subquery, PostgreSQL tested every one of the
+        # organization's bills (~35 ms per query at 100,000 bills).
         applications = _own_applications(self.request).filter(
             Q(name__icontains=value) | Q(app_key__icontains=value)
         )
+        ids = list(applications.values_list("pk", flat=True)[: SEARCH_MAX_APPLICATIONS + 1])
+        if len(ids) > SEARCH_MAX_APPLICATIONS:
+            # A search so wide that it narrows little: no list of thousands of parameters.
+            ids = applications
         return queryset.filter(
-            Q(application__in=applications) | Q(whatsapp_business_account__icontains=value)
+            Q(application__in=ids) | Q(whatsapp_business_account__icontains=value)
         )
 
     def sort_by(self, queryset: QuerySet[Bill], name: str, value: str) -> QuerySet[Bill]:

@@ -7,9 +7,11 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
+from django.db import connection
 from django.http import QueryDict
 
 from bills.filters import bill_filter
+from bills.models import Bill
 from bills.services import LineItem, bill_clear
 from bills.tests.html import bill_rows, errors, filter_form, links, summary, visible_text
 
@@ -122,6 +124,25 @@ def test_it_searches_application_name_appkey_and_whatsapp_business_account(
     response = member_client.get("/bills/", {"q": search})
 
     assert shown(response) == [("WhatsApp Business", "2026-10"), ("WhatsApp Business", "2026-09")]
+
+
+@pytest.mark.parametrize("limit", [500, 1])
+def test_a_search_matching_many_applications_finds_all_their_bills(
+    member_client, bills, monkeypatch, limit
+):
+    # Above the limit the matching applications go to the bill query as a subquery
+    # instead of a list of ids: the same bills either way.
+    monkeypatch.setattr("bills.filters.SEARCH_MAX_APPLICATIONS", limit)
+
+    response = member_client.get("/bills/", {"q": "acme"})
+
+    assert len(shown(response)) == 6
+
+
+def test_a_search_never_reaches_another_organizations_bills(member_client, bills):
+    # Globex's application is "Globex App", AppKey globexkey01.
+    for search in ("globex", "GLOBEXKEY01", "key01"):
+        assert shown(member_client.get("/bills/", {"q": search})) == []
 
 
 def test_a_search_that_matches_nothing_shows_the_empty_state(member_client, bills):
@@ -290,3 +311,17 @@ def test_with_many_applications_the_search_replaces_the_dropdown(
     assert links(one, "Remove") == ["?sort=cycle"]
     assert errors(wrong) == ["That is not one of your applications."]
     assert shown(wrong) == []
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL trigram index")
+def test_a_search_by_whatsapp_business_account_can_use_the_trigram_index(bills):
+    # The index (migration 0007) must match the SQL Django writes for icontains,
+    # UPPER(column) LIKE UPPER(pattern), or PostgreSQL reads every bill of the organization.
+    searched = Bill.objects.filter(whatsapp_business_account__icontains="8576001")
+    sql, params = searched.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # the test's few rows favour a scan
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert "bill_waba_trgm_idx" in plan
