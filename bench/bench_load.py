@@ -8,9 +8,10 @@ Starts the console the way production does (DEBUG=0, gunicorn.conf.py, whitenois
 collectstatic into a temp dir) on 127.0.0.1, logs in as the seed_large user `bench`
 (100,000 bills), and runs wrk against each page with that session: the first Bills page,
 a filtered one, every page of the list once (no request served from the page cache),
-and any --url. The database must be migrated to this branch's migrations
-and loaded with `manage.py seed_large`; the benchmark only reads, except for the login
-itself (a session row, and django-axes' login record).
+one bill's "Download Bill" (a cached PDF), and any --url. The database must be migrated
+to this branch's migrations and loaded with `manage.py seed_large`; the benchmark only
+reads, except for the login (a session row, and django-axes' login record) and the
+audit row every download writes.
 
 Prints a table and writes bench/out/load-<time>.json. Errors are every response that is
 not a 200 (wrk itself counts redirects as successes) plus socket errors.
@@ -32,21 +33,17 @@ from console_server import OUT, manage, running_console, wrk  # noqa: E402
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:55432/bench"
 USERNAME, PASSWORD = "bench", "billing-bench-2026"
+BIG_ORGANIZATION = "bench-big"
 GOAL_RPS = 150
 # The bench user's 100,000 bills make 4,000 pages of 25: 2,000 outlast any run here, and
 # the warm-up reads the other 2,000.
 EVERY_PAGE = 2000
 
 
-def product_id(env: dict, code: str) -> int:
-    """The id of a product, read through Django (a single SELECT)."""
-    output = manage(
-        env,
-        "shell",
-        "--no-imports",
-        "-c",
-        f"from bills.models import Product; print(Product.objects.get(code={code!r}).pk)",
-    )
+def query_id(env: dict, expression: str) -> int:
+    """`expression`'s value (an id), read through Django."""
+    code = f"from bills.models import Bill, Product; print({expression})"
+    output = manage(env, "shell", "--no-imports", "-c", code)
     return int(output.strip().splitlines()[-1])
 
 
@@ -80,7 +77,11 @@ def main() -> None:
     if args.worker_threads:
         gunicorn["GUNICORN_THREADS"] = str(args.worker_threads)
     with running_console(args.database_url, name="load", **gunicorn) as console:
-        product = product_id(console.env, "app_push")
+        product = query_id(console.env, "Product.objects.get(code='app_push').pk")
+        bill = query_id(
+            console.env,
+            f"Bill.objects.filter(organization__slug={BIG_ORGANIZATION!r}).latest('pk').pk",
+        )
         filtered = f"/bills/?product={product}&cycle_from=2026-01&cycle_to=2026-06&status=pending"
         # (name, path, pages): with pages, each request asks for the next page of `path`,
         # so none is served from the page cache (bills.summaries): the cost of a first view.
@@ -88,6 +89,8 @@ def main() -> None:
             ("bills first page", "/bills/", None),
             ("bills filtered", filtered, None),
             ("bills, each page new", "/bills/", EVERY_PAGE),
+            # Rendered by the warm-up request, then read from the PDF cache.
+            ("cached Download Bill", f"/bills/{bill}/pdf/", None),
         ]
         scenarios += [(*item.split("=", 1), None) for item in args.url]
         console.log_in(USERNAME, PASSWORD)

@@ -36,6 +36,8 @@ def production_env(database_url: str, port: int, static_root: Path, **extra: str
         ALLOWED_HOSTS=HOST,
         DATABASE_URL=database_url,
         STATIC_ROOT=str(static_root),
+        # Rendered PDFs and the Bills page's totals: the run's own, not the checkout's.
+        CACHE_DIR=str(static_root.parent / "cache"),
         GUNICORN_BIND=f"{HOST}:{port}",
         LOG_LEVEL="WARNING",
     )
