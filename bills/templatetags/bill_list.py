@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import html
 from collections.abc import Iterable
 
 from django import template
 from django.urls import reverse
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 
 from ..models import Bill
 from ..money import format_money
@@ -96,27 +97,36 @@ def bill_rows(bills: Iterable[Bill]) -> SafeString:
     engine's variable lookups cost more than the rest of the page put together
     (about a third of the page's server time at 25 rows)."""
     detail_url, pdf_url = _PkUrl("bills:detail"), _PkUrl("bills:pdf")
-    return format_html_join("", _BILL_ROW, (_bill_row(bill, detail_url, pdf_url) for bill in bills))
+    return mark_safe("".join(_bill_row(bill, detail_url, pdf_url) for bill in bills))
 
 
-def _bill_row(bill: Bill, detail_url: _PkUrl, pdf_url: _PkUrl) -> tuple:
+def _escape(value: object) -> str:
+    # The standard library's escape, which Django's own calls after a check for lazy
+    # strings that cost a third of the rows' time (~400 values a page).
+    return html.escape(str(value))
+
+
+def _bill_row(bill: Bill, detail_url: _PkUrl, pdf_url: _PkUrl) -> str:
+    """One <tr>, every value in it escaped."""
     waba = bill.whatsapp_business_account
-    return (
-        bill.product.name,
-        bill.application.name,
-        bill.application.app_key,
-        format_html('<span class="app-key">WABA {}</span>', waba) if waba else "",
-        bill.cycle_label,
-        f"{bill.service_usage:,}",
-        bill.product.usage_unit,
-        format_money(bill.consumption_amount, bill.currency),
-        bill.currency,
-        bill.status,
-        bill.get_status_display(),
-        format_money(bill.overdraft_amount, bill.currency),
-        bill.currency,
-        detail_url(bill.pk),
-        bill.number,
-        pdf_url(bill.pk),
-        bill.number,
+    waba_html = f'<span class="app-key">WABA {_escape(waba)}</span>' if waba else ""
+    number = _escape(bill.number)
+    return _BILL_ROW.format(
+        _escape(bill.product.name),
+        _escape(bill.application.name),
+        _escape(bill.application.app_key),
+        waba_html,
+        _escape(bill.cycle_label),
+        _escape(f"{bill.service_usage:,}"),
+        _escape(bill.product.usage_unit),
+        _escape(format_money(bill.consumption_amount, bill.currency)),
+        _escape(bill.currency),
+        _escape(bill.status),
+        _escape(bill.get_status_display()),
+        _escape(format_money(bill.overdraft_amount, bill.currency)),
+        _escape(bill.currency),
+        _escape(detail_url(bill.pk)),
+        number,
+        _escape(pdf_url(bill.pk)),
+        number,
     )

@@ -383,3 +383,31 @@ def test_the_pages_need_no_inline_style_or_script(member_client, bill):
 
         assert "style=" not in page
         assert "<script" not in page
+
+
+def test_names_a_user_typed_show_as_text_never_as_html(
+    member_client, organization, application, make_bill
+):
+    # Application names, AppKeys, WABAs and the organization's name are typed by users;
+    # the table is built in Python (bill_rows), the rest by templates: all escaped.
+    script = "<script>alert(1)</script>"
+    image = '"><img src=x onerror=alert(2)>'
+    application.name = f"Shop {script}"
+    application.whatsapp_business_account = f"1048{image}"
+    application.save()
+    organization.name = f"Acme {image}"
+    organization.save()
+    bill = make_bill(application)
+    bill.whatsapp_business_account = application.whatsapp_business_account
+    bill.save()
+
+    for params in ({}, {"status": "pending"}, {"q": script}):
+        response = member_client.get("/bills/", params)
+        page = response.content.decode()
+
+        assert script not in page
+        assert "<img" not in page
+        row = bill_rows(response)[0]["Product Information"]
+        assert f"Shop {script}" in row
+        assert f"WABA 1048{image}" in row
+        assert f"Acme {image} · amounts in USD" in visible_text(response)
