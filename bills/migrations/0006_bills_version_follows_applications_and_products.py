@@ -13,32 +13,17 @@ bills_application or bills_product; such a migration must create them again.
 
 from django.db import migrations
 
+# Applications have an organization_id like bills: 0005's function serves them as is.
 TRIGGERS_POSTGRESQL = """
-CREATE FUNCTION bills_application_raise_bills_version() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        UPDATE bills_organization SET bills_version = bills_version + 1
-        WHERE id IN (SELECT organization_id FROM new_rows);
-    ELSIF TG_OP = 'DELETE' THEN
-        UPDATE bills_organization SET bills_version = bills_version + 1
-        WHERE id IN (SELECT organization_id FROM old_rows);
-    ELSE
-        UPDATE bills_organization SET bills_version = bills_version + 1
-        WHERE id IN (SELECT organization_id FROM old_rows
-                     UNION SELECT organization_id FROM new_rows);
-    END IF;
-    RETURN NULL;
-END
-$$;
 CREATE TRIGGER bills_application_insert_version AFTER INSERT ON bills_application
     REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION bills_application_raise_bills_version();
+    FOR EACH STATEMENT EXECUTE FUNCTION bills_raise_bills_version();
 CREATE TRIGGER bills_application_update_version AFTER UPDATE ON bills_application
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION bills_application_raise_bills_version();
+    FOR EACH STATEMENT EXECUTE FUNCTION bills_raise_bills_version();
 CREATE TRIGGER bills_application_delete_version AFTER DELETE ON bills_application
     REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION bills_application_raise_bills_version();
+    FOR EACH STATEMENT EXECUTE FUNCTION bills_raise_bills_version();
 
 CREATE FUNCTION bills_product_raise_bills_version() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -54,7 +39,6 @@ DROP_POSTGRESQL = """
 DROP TRIGGER IF EXISTS bills_application_insert_version ON bills_application;
 DROP TRIGGER IF EXISTS bills_application_update_version ON bills_application;
 DROP TRIGGER IF EXISTS bills_application_delete_version ON bills_application;
-DROP FUNCTION IF EXISTS bills_application_raise_bills_version();
 DROP TRIGGER IF EXISTS bills_product_change_version ON bills_product;
 DROP FUNCTION IF EXISTS bills_product_raise_bills_version();
 """
