@@ -213,3 +213,19 @@ def test_an_unreachable_database_is_a_503_in_production(production):
     assert "try again in a few seconds" in out["page"]
     assert "127.0.0.1" not in out["page"] and "OperationalError" not in out["page"]
     assert out["seconds"] < 5
+
+
+def test_the_wsgi_application_loads_its_views_before_the_first_request(production):
+    # gunicorn (preload_app) imports wsgi.py once and forks the workers from it: the views,
+    # WeasyPrint and openpyxl must come with it, not on each worker's first request. And
+    # importing it must not need the database (the master never queries).
+    env = production | {"DATABASE_URL": "postgres://billing:secret@127.0.0.1:9/billing"}
+    code = (
+        "import sys; import billing_console.wsgi; "
+        "print(sorted(m for m in ('bills.views', 'weasyprint', 'openpyxl') if m in sys.modules))"
+    )
+
+    result = run(["-c", code], env)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "['bills.views', 'openpyxl', 'weasyprint']"
