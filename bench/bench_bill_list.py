@@ -50,7 +50,6 @@ from bills import summaries  # noqa: E402
 from bills.models import Bill, Organization, Product  # noqa: E402
 
 BENCH_USER = "bench"
-FRESH_CONTENT = False
 BIG_ORGANIZATION = "bench-big"
 
 
@@ -100,8 +99,10 @@ def explain(sql: str) -> list[str]:
         return [" ".join(str(part) for part in row) for row in cursor.fetchall()]
 
 
-def timed_get(client: Client, url: str) -> tuple[float, float, list, object]:
-    if FRESH_CONTENT:
+def timed_get(
+    client: Client, url: str, fresh_content: bool = False
+) -> tuple[float, float, list, object]:
+    if fresh_content:
         # What a view the page cache has not seen costs; the totals stay cached.
         caches[summaries.PAGES].clear()
     with CaptureQueriesContext(connection) as captured:
@@ -113,18 +114,20 @@ def timed_get(client: Client, url: str) -> tuple[float, float, list, object]:
     return elapsed, sql, captured.captured_queries, response
 
 
-def measure(client: Client, urls: dict[str, str], warmup: int, repeat: int) -> dict:
+def measure(
+    client: Client, urls: dict[str, str], warmup: int, repeat: int, fresh_content: bool
+) -> dict:
     """Round-robin over the scenarios, so a burst of load elsewhere on the machine
     slows them all alike instead of whichever one happened to be running."""
     for url in urls.values():
         for _ in range(warmup):
-            timed_get(client, url)
+            timed_get(client, url, fresh_content)
     times = {name: [] for name in urls}
     sql_times = {name: [] for name in urls}
     last = {}
     for _ in range(repeat):
         for name, url in urls.items():
-            elapsed, sql, captured, response = timed_get(client, url)
+            elapsed, sql, captured, response = timed_get(client, url, fresh_content)
             times[name].append(elapsed)
             sql_times[name].append(sql)
             last[name] = (captured, response)
@@ -157,8 +160,6 @@ def main() -> None:
         help="empty the page cache before every request (the totals stay cached)",
     )
     options = parser.parse_args()
-    global FRESH_CONTENT
-    FRESH_CONTENT = options.fresh_content
 
     call_command("collectstatic", interactive=False, verbosity=0)
     organization = Organization.objects.get(slug=BIG_ORGANIZATION)
@@ -170,7 +171,7 @@ def main() -> None:
         f"{connection.vendor} {connection.settings_dict['NAME']}: {total:,} bills, "
         f"{mine:,} in {organization.slug}; {options.repeat} requests per scenario, "
         f"round-robin, after {options.warmup} warm-up"
-        f"{', page cache emptied before each' if FRESH_CONTENT else ''}; load average "
+        f"{', page cache emptied before each' if options.fresh_content else ''}; load average "
         f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs\n"
     )
     print(
@@ -182,7 +183,7 @@ def main() -> None:
         for name, url in scenarios(organization).items()
         if not options.only or options.only in name
     }
-    results = measure(client, urls, options.warmup, options.repeat)
+    results = measure(client, urls, options.warmup, options.repeat, options.fresh_content)
     for name in urls:
         result = results[name]
         print(

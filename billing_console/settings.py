@@ -176,8 +176,9 @@ CACHES = {
     # 30-120 KB an entry. Not under DEBUG: runserver reloads edited templates without a
     # restart, and a developer must see the edit.
     "bill_pages": {
-        "BACKEND": "django.core.cache.backends."
-        + ("dummy.DummyCache" if DEBUG else "locmem.LocMemCache"),
+        "BACKEND": "django.core.cache.backends.dummy.DummyCache"
+        if DEBUG
+        else "django.core.cache.backends.locmem.LocMemCache",
         "LOCATION": "bill-pages",
         "TIMEOUT": 600,
         "OPTIONS": {"MAX_ENTRIES": 300},
