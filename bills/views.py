@@ -32,7 +32,7 @@ from .middleware import SESSION_KEY
 from .models import AuditEvent, Bill, Order, Organization, Product, ProductPrice
 from .money import format_money
 from .paging import DEFAULT_PER_PAGE, PER_PAGE_CHOICES, paginate
-from .pdf import MAX_LINES, BillTooLarge, render_bill_pdf
+from .pdf import MAX_LINES, BillTooLarge, render_bill_pdf, render_credit_note_pdf
 from .services import (
     InvalidTransition,
     UnpaidOrderExists,
@@ -97,10 +97,16 @@ def _bill_list_content(request: HttpRequest) -> str:
 
 def bill_detail(request: HttpRequest, pk: int) -> HttpResponse:
     bill = _get_bill_for_user(request, pk)
+    credit_notes = bill.credit_notes.select_related("bill_line") if bill.credited_amount else []
     return render(
         request,
         "bills/bill_detail.html",
-        {"bill": bill, "lines": bill.lines.all(), "section": "bills"},
+        {
+            "bill": bill,
+            "lines": bill.lines.all(),
+            "credit_notes": credit_notes,
+            "section": "bills",
+        },
     )
 
 
@@ -125,6 +131,22 @@ def bill_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = content_disposition_header(True, f"{bill.number}.pdf")
     # Bills are private: browsers may keep a copy, shared caches may not.
+    patch_cache_control(response, private=True)
+    return response
+
+
+def credit_note_pdf(request: HttpRequest, pk: int, note_pk: int) -> HttpResponse:
+    """A credit note's PDF, found through its bill: another organization's is a 404."""
+    bill = _get_bill_for_user(request, pk)
+    note = get_object_or_404(bill.credit_notes.select_related("bill_line"), pk=note_pk)
+    note.bill = bill
+    pdf = render_credit_note_pdf(note)
+    details = {"bill": bill.number, "pdf_sha256": hashlib.sha256(pdf).hexdigest()}
+    audit_record(
+        action=AuditEvent.Action.CREDIT_NOTE_DOWNLOAD, request=request, obj=note, details=details
+    )
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = content_disposition_header(True, f"{note.number}.pdf")
     patch_cache_control(response, private=True)
     return response
 
