@@ -13,6 +13,8 @@ import zoneinfo
 
 import django_filters
 from django import forms
+from django.core.exceptions import ValidationError
+from django.db import connections
 from django.db.models import Q, QuerySet
 from django.http import QueryDict
 
@@ -78,12 +80,59 @@ class SortFilter(django_filters.Filter):
     field_class = SortField
 
 
-class ApplicationChoiceField(django_filters.fields.ModelChoiceField):
+class IdChoiceMixin:
+    """For a field that chooses objects by id: an id beyond what the id column holds is
+    an unknown choice, answered like any other id that is not there.
+
+    SQLite cannot even bind such a number (OverflowError, a 500); Django turns it into
+    "no match" for `pk=` but not for the `pk__in=` a multiple choice runs."""
+
+    def clean(self, value):
+        for item in value if isinstance(value, list | tuple) else [value]:
+            if self._beyond_the_column(item):
+                raise ValidationError(
+                    self.error_messages["invalid_choice"],
+                    code="invalid_choice",
+                    params={"value": item},
+                )
+        return super().clean(value)
+
+    def _beyond_the_column(self, value) -> bool:
+        model = self.queryset.model
+        field = model._meta.get_field(self.to_field_name) if self.to_field_name else model._meta.pk
+        operations = connections[self.queryset.db].ops
+        if field.get_internal_type() not in operations.integer_field_ranges:
+            return False
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            return False  # not a number at all: the field's own check says so
+        low, high = operations.integer_field_range(field.get_internal_type())
+        return not low <= number <= high
+
+
+class IdChoiceField(IdChoiceMixin, django_filters.fields.ModelChoiceField):
+    pass
+
+
+class IdMultipleChoiceField(IdChoiceMixin, django_filters.fields.ModelMultipleChoiceField):
+    pass
+
+
+class IdChoiceFilter(django_filters.ModelChoiceFilter):
+    field_class = IdChoiceField
+
+
+class IdMultipleChoiceFilter(django_filters.ModelMultipleChoiceFilter):
+    field_class = IdMultipleChoiceField
+
+
+class ApplicationChoiceField(IdChoiceField):
     def label_from_instance(self, obj: Application) -> str:
         return obj.name
 
 
-class ApplicationFilter(django_filters.ModelChoiceFilter):
+class ApplicationFilter(IdChoiceFilter):
     field_class = ApplicationChoiceField
 
 
@@ -111,7 +160,7 @@ class BillFilterForm(forms.Form):
 
 
 class BillFilter(django_filters.FilterSet):
-    product = django_filters.ModelMultipleChoiceFilter(
+    product = IdMultipleChoiceFilter(
         queryset=_own_products,
         method="filter_products",
         label="Product",
@@ -281,7 +330,7 @@ class OrderFilterForm(forms.Form):
 class OrderFilter(django_filters.FilterSet):
     """Order Management's filters; dates are days in the organization's time zone."""
 
-    product = django_filters.ModelChoiceFilter(
+    product = IdChoiceFilter(
         queryset=_ordered_products, label="Product", empty_label="All products"
     )
     type = django_filters.ChoiceFilter(
