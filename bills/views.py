@@ -11,6 +11,7 @@ from axes.helpers import get_client_username, get_cool_off
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import InterfaceError, OperationalError
 from django.db.models import Case, CharField, F, Prefetch, QuerySet, Value, When
@@ -26,7 +27,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from . import excel
 from .audit import audit_record
-from .filters import BillFilter, bill_filter, order_filter
+from .filters import BillFilter, IdChoiceField, bill_filter, order_filter
 from .forms import OrderForm
 from .middleware import SESSION_KEY
 from .models import AuditEvent, Bill, Order, Organization, Product, ProductPrice
@@ -282,9 +283,13 @@ def cancel_order(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def switch_organization(request: HttpRequest) -> HttpResponse:
-    organization = get_object_or_404(
-        Organization.objects.for_user(request.user), pk=request.POST.get("organization") or 0
-    )
+    # Validated as a choice among the user's own organizations: anything else ("abc",
+    # "1.5", a NUL, 2**63, nothing) is a 404, exactly like another organization's id.
+    choice = IdChoiceField(queryset=Organization.objects.for_user(request.user))
+    try:
+        organization = choice.clean(request.POST.get("organization"))
+    except ValidationError:
+        raise Http404("No such organization") from None
     request.session[SESSION_KEY] = organization.pk
     next_url = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(
