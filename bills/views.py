@@ -95,12 +95,20 @@ def _bill_list_content(request: HttpRequest) -> str:
     return loader.render_to_string("bills/_bill_list_content.html", context, request)
 
 
+# A bill may have tens of thousands of lines: its page shows them a hundred at a time.
+LINES_PER_PAGE = 100
+
+
 def bill_detail(request: HttpRequest, pk: int) -> HttpResponse:
     bill = _get_bill_for_user(request, pk)
+    # A page number that is not one (or past the end) shows the first (or the last) page.
+    lines = Paginator(bill.lines.order_by("position"), LINES_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
     return render(
         request,
         "bills/bill_detail.html",
-        {"bill": bill, "lines": bill.lines.all(), "section": "bills"},
+        {"bill": bill, "lines": lines, "page": lines, "section": "bills"},
     )
 
 
