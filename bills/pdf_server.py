@@ -13,7 +13,8 @@ pdf.html_to_pdf(
             "bill_date": "2026-01-01",
             "status": "pending",
             "status_label": "Pending",
-            "lines": [{"description": "Warm-up", "quantity": "1", "amount": "0.00"}],
+            # Every font the stylesheet may use: Latin, CJK, Arabic, emoji.
+            "lines": [{"description": "Warm-up 云 مرحبا 🚀", "quantity": "1", "amount": "0.00"}],
         }
     )
 )
