@@ -23,8 +23,9 @@ threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 # persistent connections while the others idled: one process uses one core at most.
 worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", str(2 * threads)))
 
-# A bill PDF renders in about a second and the largest export streams for tens of
-# seconds; a worker silent for longer than this is stuck and is replaced.
+# A bill PDF renders in about a second, and is stopped after BILL_PDF_RENDER_SECONDS
+# (settings.py); the largest export streams for tens of seconds. A worker silent for
+# longer than this is stuck and is replaced.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
 graceful_timeout = 30
 # Behind a proxy that reuses connections.

@@ -270,3 +270,9 @@ LOGGING = {
         "django.security.DisallowedHost": {"filters": ["without_traceback"]},
     },
 }
+
+# Seconds a bill PDF may take to render (bills/pdf.py) before the render is stopped and the
+# user told the bill is too large to print. Well within gunicorn's timeout
+# (gunicorn.conf.py): a download that waits for another render of the same bill may take
+# twice this long.
+BILL_PDF_RENDER_SECONDS = float(os.environ.get("BILL_PDF_RENDER_SECONDS", "20"))

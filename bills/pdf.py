@@ -5,6 +5,11 @@ the PDF prints (the bill's fields and lines, the names it shows, the seller) and
 layout (template, CSS, formatting code, WeasyPrint version), so a changed bill, status
 included, renders anew and an unchanged one is never rendered twice. WeasyPrint takes
 over a hundred milliseconds a page; a cache hit is two small queries and one file read.
+
+A render runs in a child process with a time budget (`BILL_PDF_RENDER_SECONDS`) and is
+killed when the budget runs out: a thread cannot be stopped, and gunicorn's threaded workers
+run views outside the main thread, where no signal can reach them. One render per bill at a
+time: concurrent downloads of the same uncached bill wait for the first and read its file.
 """
 
 from __future__ import annotations
@@ -13,9 +18,12 @@ import functools
 import hashlib
 import json
 import mimetypes
+import multiprocessing
 import sys
+import threading
 import urllib.request
 import zoneinfo
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -23,7 +31,7 @@ import weasyprint
 from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.core.cache import caches
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connections, transaction
 from django.template.loader import get_template
 
 from . import money
@@ -53,6 +61,15 @@ class BillTooLarge(Exception):
         super().__init__(f"{bill.number} has {line_count} lines; a PDF holds {MAX_LINES}")
         self.bill = bill
         self.line_count = line_count
+
+
+class RenderTimedOut(Exception):
+    """WeasyPrint did not finish the bill's PDF within its time budget."""
+
+    def __init__(self, bill: Bill, seconds: float):
+        super().__init__(f"{bill.number} did not render within {seconds:g} s")
+        self.bill = bill
+        self.seconds = seconds
 
 
 class URLRefused(ValueError):
@@ -258,14 +275,121 @@ def html_to_pdf(html: str) -> bytes:
     return page.write_pdf(pdf_variant=PDF_VARIANT)
 
 
+# Renders run in children of a fork server: a process that has loaded the console and
+# WeasyPrint's fonts once (bills/pdf_server.py) and forks a ready child for each render in a
+# few milliseconds. Not "fork" from the worker itself: forking a process that runs other
+# threads can copy a lock one of them holds, and the child then hangs on it. Each gunicorn
+# worker starts its own server on its first render (`bench/bench_pdf.py --child` times it).
+# multiprocessing runs the parent's main script again in each child (without its
+# `__main__` block): under gunicorn that script imports gunicorn.app.wsgiapp, so the server
+# imports it once; elsewhere the ImportError is ignored.
+_CHILDREN = multiprocessing.get_context("forkserver")
+_CHILDREN.set_forkserver_preload(["bills.pdf_server", "gunicorn.app.wsgiapp"])
+
+
+def _write_pdf_to(html: str, sender) -> None:
+    """In the child: render and hand the bytes back. An error is printed by
+    multiprocessing, to the server's error log, and the parent sees the pipe close."""
+    sender.send_bytes(html_to_pdf(html))
+
+
+def html_to_pdf_within(html: str, seconds: float) -> bytes:
+    """`html_to_pdf` in a child process that is killed if it takes longer than `seconds`.
+
+    Raises TimeoutError when the budget runs out; the child is gone by then."""
+    receiver, sender = _CHILDREN.Pipe(duplex=False)
+    with receiver:
+        with sender:  # closed once the child has its own copy: EOF when the child exits
+            child = _CHILDREN.Process(target=_write_pdf_to, args=(html, sender), daemon=True)
+            child.start()
+        grace = 0.0
+        try:
+            if not receiver.poll(seconds):
+                raise TimeoutError(f"the PDF took longer than {seconds:g} s")
+            grace = 5.0  # it has answered, or failed: it exits by itself
+            return receiver.recv_bytes()
+        except EOFError:
+            raise RuntimeError("the PDF renderer failed: its error is in the log") from None
+        finally:
+            child.join(grace)
+            if child.exitcode is None:
+                child.kill()
+                child.join()
+
+
+# A download that finds no PDF in the cache takes its bill's lock before rendering, and looks
+# again once it has it: the downloads that waited find the file the first one wrote. In one
+# process a lock per bill (64 stripes, so the set stays small: two bills that share a stripe
+# only wait for each other); across processes and servers on PostgreSQL, an advisory lock,
+# which blocks nothing but other renders of the bill, where a row lock on the bill would also
+# hold up a payment settling it.
+_PROCESS_LOCKS = tuple(threading.Lock() for _ in range(64))
+# The advisory lock's first key: this lock's kind ("PDF" in ASCII), so that other
+# advisory locks on a bill's id never collide with it.
+_ADVISORY_LOCK_KIND = 0x504446
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE when lock_timeout runs out
+
+
+@contextmanager
+def _process_lock(bill: Bill, seconds: float):
+    lock = _PROCESS_LOCKS[bill.pk % len(_PROCESS_LOCKS)]
+    if not lock.acquire(timeout=seconds):
+        raise TimeoutError(f"another render of {bill.number} took longer than {seconds:g} s")
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+@contextmanager
+def _database_lock(bill: Bill, seconds: float):
+    using = bill._state.db or DEFAULT_DB_ALIAS
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        yield  # SQLite: one process serves it (development), the process lock suffices
+        return
+    # The lock is held until the transaction ends, after the render (at most its budget);
+    # waiting for it stops when the budget runs out, like the render itself.
+    with transaction.atomic(using=using), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_setting('lock_timeout'), set_config('lock_timeout', %s, true)",
+            [f"{int(seconds * 1000)}"],
+        )
+        lock_timeout = cursor.fetchone()[0]
+        try:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s, %s)", [_ADVISORY_LOCK_KIND, bill.pk % 2**31]
+            )
+        except OperationalError as error:
+            # psycopg2 names the SQLSTATE pgcode; psycopg 3, sqlstate.
+            cause = error.__cause__
+            code = getattr(cause, "pgcode", None) or getattr(cause, "sqlstate", None)
+            if code != LOCK_NOT_AVAILABLE:
+                raise
+            raise TimeoutError(f"another render of {bill.number} took too long") from error
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [lock_timeout])
+        yield
+
+
 def render_bill_pdf(bill: Bill) -> bytes:
-    """The bill's PDF: from the cache when nothing printed on it has changed."""
+    """The bill's PDF: from the cache when nothing printed on it has changed.
+
+    Raises RenderTimedOut when rendering it takes longer than BILL_PDF_RENDER_SECONDS,
+    and BillTooLarge when it has more lines than a PDF may hold."""
     key = cache_key(bill)
     cache = caches[CACHE_ALIAS]
     pdf = cache.get(key)
-    if pdf is None:
-        pdf = html_to_pdf(render_html(bill_document(bill)))
-        cache.set(key, pdf)
+    if pdf is not None:
+        return pdf
+    seconds = settings.BILL_PDF_RENDER_SECONDS
+    try:
+        with _process_lock(bill, seconds), _database_lock(bill, seconds):
+            pdf = cache.get(key)  # written while this download waited for the lock?
+            if pdf is None:
+                pdf = html_to_pdf_within(render_html(bill_document(bill)), seconds)
+                cache.set(key, pdf)
+    except TimeoutError:
+        raise RenderTimedOut(bill, seconds) from None
     return pdf
 
 
@@ -317,6 +441,7 @@ def render_credit_note_pdf(note: CreditNote) -> bytes:
     cache = caches[CACHE_ALIAS]
     pdf = cache.get(key)
     if pdf is None:
-        pdf = html_to_pdf(html)
+        # One page with a capped reason: far inside the budget, but under it all the same.
+        pdf = html_to_pdf_within(html, settings.BILL_PDF_RENDER_SECONDS)
         cache.set(key, pdf)
     return pdf

@@ -33,7 +33,13 @@ from .middleware import SESSION_KEY
 from .models import AuditEvent, Bill, Order, Organization, Product, ProductPrice
 from .money import format_money
 from .paging import DEFAULT_PER_PAGE, PER_PAGE_CHOICES, paginate
-from .pdf import MAX_LINES, BillTooLarge, render_bill_pdf, render_credit_note_pdf
+from .pdf import (
+    MAX_LINES,
+    BillTooLarge,
+    RenderTimedOut,
+    render_bill_pdf,
+    render_credit_note_pdf,
+)
 from .services import (
     InvalidTransition,
     UnpaidOrderExists,
@@ -96,15 +102,24 @@ def _bill_list_content(request: HttpRequest) -> str:
     return loader.render_to_string("bills/_bill_list_content.html", context, request)
 
 
+# A bill may have tens of thousands of lines: its page shows them a hundred at a time.
+LINES_PER_PAGE = 100
+
+
 def bill_detail(request: HttpRequest, pk: int) -> HttpResponse:
     bill = _get_bill_for_user(request, pk)
+    # A page number that is not one (or past the end) shows the first (or the last) page.
+    lines = Paginator(bill.lines.order_by("position"), LINES_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
     credit_notes = bill.credit_notes.select_related("bill_line") if bill.credited_amount else []
     return render(
         request,
         "bills/bill_detail.html",
         {
             "bill": bill,
-            "lines": bill.lines.all(),
+            "lines": lines,
+            "page": lines,
             "credit_notes": credit_notes,
             "section": "bills",
         },
@@ -116,15 +131,16 @@ def bill_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def bill_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     bill = _get_bill_for_user(request, pk)
+    context = {"bill": bill, "section": "bills"}
     try:
         pdf = render_bill_pdf(bill)
     except BillTooLarge as error:
-        context = {
-            "bill": bill,
-            "line_count": error.line_count,
-            "max_lines": MAX_LINES,
-            "section": "bills",
-        }
+        context |= {"line_count": error.line_count, "max_lines": MAX_LINES}
+        return render(request, "bills/bill_pdf_too_large.html", context, status=422)
+    except RenderTimedOut as error:
+        # Logged: a bill that cannot be printed is one for staff to look at.
+        logger.warning("Bill PDF not rendered: %s", error)
+        context |= {"seconds": error.seconds}
         return render(request, "bills/bill_pdf_too_large.html", context, status=422)
     # The digest tells an auditor exactly which file was handed out, Pending or Cleared.
     details = {"status": bill.status, "pdf_sha256": hashlib.sha256(pdf).hexdigest()}

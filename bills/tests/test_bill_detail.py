@@ -89,11 +89,13 @@ def test_its_lines_read_quantity_times_unit_price_equals_amount(
     response = member_client.get(f"/bills/{bill.pk}/")
 
     assert line_rows(response) == [
-        ["SMS to United States", "73,333 messages", "× 0.0079 USD", "= 579.33 USD"],
-        ["SMS to Germany", "7,600 messages", "× 0.075 USD", "= 570.00 USD"],
-        ["SMS to Brazil", "100 messages", "× 10.00 USD", "= 1,000.00 USD"],
+        ["1", "SMS to United States", "73,333 messages", "× 0.0079 USD", "= 579.33 USD"],
+        ["2", "SMS to Germany", "7,600 messages", "× 0.075 USD", "= 570.00 USD"],
+        ["3", "SMS to Brazil", "100 messages", "× 10.00 USD", "= 1,000.00 USD"],
     ]
     assert "Consumption amount 2,149.33 USD" in text(response)
+    assert "Usage lines 3 lines" in text(response)
+    assert not parse(response).xpath("//nav[contains(@class, 'pagination')]")
 
 
 def test_the_payer_tax_information_is_the_snapshot_taken_at_issue(
@@ -145,3 +147,57 @@ def test_it_links_back_to_the_list(member_client, bill):
     tree = lxml.html.fromstring(member_client.get(f"/bills/{bill.pk}/").content.decode())
 
     assert tree.xpath("//nav[@class='breadcrumb']/a/@href") == ["/bills/"]
+
+
+def many_lines(count: int) -> list[LineItem]:
+    return [
+        LineItem(f"SMS to destination {n:04d}", 1_000, "messages", Decimal("0.01"))
+        for n in range(1, count + 1)
+    ]
+
+
+def test_a_bill_with_thousands_of_lines_shows_them_a_hundred_at_a_time(
+    member_client, make_bill, application
+):
+    bill = make_bill(application, product="sms", lines=many_lines(3_000))
+
+    first = member_client.get(f"/bills/{bill.pk}/")
+
+    assert first.status_code == 200
+    rows = line_rows(first)
+    assert [row[0] for row in rows] == [str(n) for n in range(1, 101)]
+    assert rows[0][1] == "SMS to destination 0001"
+    page = text(first)
+    assert "Usage lines Lines 1–100 of 3,000 lines" in page
+    assert "Page 1 of 30" in page
+    # The bill's totals are those of all its lines, on every page.
+    assert "Consumption amount, all 3,000 lines 30,000.00 USD" in page
+    assert facts(first)["Consumption amount"] == "30,000.00 USD"
+    pager = parse(first).xpath("//nav[contains(@class, 'pagination')]")[0]
+    assert pager.xpath(".//a[@rel='next']/@href") == ["?page=2"]
+    assert len(first.content) < 200_000
+
+    last = member_client.get(f"/bills/{bill.pk}/", {"page": 30})
+
+    rows = line_rows(last)
+    assert [row[0] for row in rows] == [f"{n:,}" for n in range(2_901, 3_001)]
+    assert rows[-1][1] == "SMS to destination 3000"
+    assert "Lines 2,901–3,000 of 3,000 lines" in text(last)
+    assert "Consumption amount, all 3,000 lines 30,000.00 USD" in text(last)
+
+
+def test_a_page_number_that_is_not_one_shows_the_first_or_the_last_page(
+    member_client, make_bill, application
+):
+    bill = make_bill(application, product="sms", lines=many_lines(250))
+
+    def first_line_shown(page: str) -> str:
+        response = member_client.get(f"/bills/{bill.pk}/", {"page": page})
+        assert response.status_code == 200, page
+        return line_rows(response)[0][0]
+
+    # Django's Paginator.get_page: not a number is the first page, out of range the last.
+    assert first_line_shown("abc") == "1"
+    assert first_line_shown("1.5") == "1"
+    assert first_line_shown("999") == "201"
+    assert first_line_shown("0") == "201"

@@ -36,19 +36,20 @@ def pdf_cache(settings, tmp_path):
 def renders(monkeypatch):
     """The HTML of every bill WeasyPrint actually renders (cache misses), in order."""
     rendered = []
-    real = pdf.html_to_pdf
+    real = pdf.html_to_pdf_within
 
-    def counting(html: str) -> bytes:
+    def counting(html: str, seconds: float) -> bytes:
         rendered.append(html)
-        return real(html)
+        return real(html, seconds)
 
-    monkeypatch.setattr(pdf, "html_to_pdf", counting)
+    monkeypatch.setattr(pdf, "html_to_pdf_within", counting)
     return rendered
 
 
 @pytest.fixture
 def fetched(monkeypatch):
-    """Every URL WeasyPrint asks the fetcher for, refused or not."""
+    """Every URL WeasyPrint asks the fetcher for, refused or not, in this process (a
+    download renders in a child process: call `pdf.html_to_pdf` to see its fetches)."""
     urls = []
     real = pdf.StaticFilesFetcher.fetch
 
@@ -211,7 +212,9 @@ def test_hostile_names_print_as_text_and_fetch_nothing(
     for value in [*hostile.values(), application.name]:
         assert squeezed(value) in text
     assert PdfReader(io.BytesIO(data)).attachments == {}
-    # The stylesheet is the only thing the PDF ever asked for.
+    # The stylesheet is the only thing the PDF ever asks for (the same render, in this
+    # process, where the fetcher is watched).
+    pdf.html_to_pdf(pdf.render_html(pdf.bill_document(bill)))
     assert fetched == ["https://bill-pdf.invalid/static/css/bill_pdf.css"]
 
 
