@@ -20,7 +20,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import add_never_cache_headers, patch_cache_control
+from django.utils.cache import add_never_cache_headers
 from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.views import defaults
 from django.views.decorators.http import require_GET, require_POST
@@ -147,8 +147,7 @@ def bill_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     audit_record(action=AuditEvent.Action.BILL_DOWNLOAD, request=request, obj=bill, details=details)
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = content_disposition_header(True, f"{bill.number}.pdf")
-    # Bills are private: browsers may keep a copy, shared caches may not.
-    patch_cache_control(response, private=True)
+    # Private, no-store: bills.middleware.PrivatePagesMiddleware, for every page of a user.
     return response
 
 
@@ -164,7 +163,6 @@ def credit_note_pdf(request: HttpRequest, pk: int, note_pk: int) -> HttpResponse
     )
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = content_disposition_header(True, f"{note.number}.pdf")
-    patch_cache_control(response, private=True)
     return response
 
 
