@@ -327,8 +327,8 @@ class _XlsxRows:
                     safe = safe_text(value)
                     if len(known) < TEXT_CACHE_SIZE:
                         known[value] = safe
-                if cell is None:
-                    cells.append(safe)
+                if cell is None or not safe:  # "" when only XML-illegal characters were left
+                    cells.append(safe or None)
                 else:
                     cell.value = safe
                     cells.append(cell)

@@ -266,6 +266,11 @@ FORMULAS = [
     "\t=1+1",
     "  =1+1",
     "#N/A",
+    # Lookalikes: full-width, and ASCII behind a BOM or a no-break space.
+    '＝HYPERLINK("http://evil.example/","Invoice")',
+    "＠SUM(1,1)",
+    "\ufeff=1+1",
+    "\u00a0+1+1",
 ]
 
 
