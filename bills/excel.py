@@ -131,13 +131,13 @@ class ExportSummary:
     )
 
     def add(self, row: Sequence) -> None:
+        """Count a row whose amounts are already `money_amount`s (see `_at_minor_units`)."""
         currency = row[CURRENCY]
         self.rows += 1
         for index in MONEY_COLUMNS:
-            if row[index] is None:
-                continue
-            sums = self.totals[COLUMNS[index].header]
-            sums[currency] = sums.get(currency, Decimal(0)) + money_amount(row[index], currency)
+            if row[index] is not None:
+                sums = self.totals[COLUMNS[index].header]
+                sums[currency] = sums.get(currency, 0) + row[index]
 
     @property
     def currencies(self) -> list[str]:
@@ -152,12 +152,24 @@ class ExportSummary:
         return self.totals["Overdraft Amount"]
 
 
+def _at_minor_units(row: Sequence) -> list:
+    """The row with each amount made a `money_amount`, once for the cell and the totals."""
+    row = list(row)
+    for index in MONEY_COLUMNS:
+        if row[index] is not None:
+            row[index] = money_amount(row[index], row[CURRENCY])
+    return row
+
+
 def _skipped(char: str) -> bool:
     return char.isspace() or unicodedata.category(char) in _SKIPPED_CATEGORIES
 
 
 def _starts_a_formula(value: str) -> bool:
     """Whether the first character that shows is a formula trigger or looks like one."""
+    first = value[:1]
+    if first.isalnum() and first.isascii():  # most text: decided by its first character
+        return False
     for char in value:
         if char in _LINE_CONTROLS:
             return True
@@ -175,7 +187,7 @@ def cell_length(value: str) -> int:
 
 
 def _cut_to_fit(value: str) -> str:
-    if len(value) <= CELL_MAX_CHARS // 2 or cell_length(value) <= CELL_MAX_CHARS:
+    if cell_length(value) <= CELL_MAX_CHARS:
         return value
     room = CELL_MAX_CHARS - len(CUT_MARKER)
     used = 0
@@ -199,7 +211,7 @@ def safe_text(value: str) -> str:
     value = _XML_ILLEGAL.sub("", value)
     if _starts_a_formula(value) or value in ERROR_CODES:
         value = "'" + value
-    return _cut_to_fit(value)
+    return _cut_to_fit(value) if len(value) > CELL_MAX_CHARS // 2 else value
 
 
 def naive_in(value: dt.date, time_zone: dt.tzinfo) -> dt.date:
@@ -301,14 +313,14 @@ class _XlsxRows:
         return style
 
     @staticmethod
-    def money(cell: WriteOnlyCell, amount: Decimal, currency: str) -> WriteOnlyCell:
-        """The amount's decimal text in a number cell: `<v>551.32</v>` in the sheet's XML.
+    def money(cell: WriteOnlyCell, amount: Decimal) -> WriteOnlyCell:
+        """A `money_amount`'s decimal text in a number cell: `<v>551.32</v>` in the sheet's XML.
 
         Given the Decimal itself, openpyxl would write float("%.16g") noise. A number
         cell's value is written as it is when it is already text, so the cell gets the
         text and is then marked a number (`data_type`, an attribute openpyxl documents).
         """
-        cell.value = f"{money_amount(amount, currency):f}"
+        cell.value = f"{amount:f}"
         cell.data_type = "n"
         return cell
 
@@ -336,7 +348,7 @@ class _XlsxRows:
                 cells.append(None)
             elif kind == MONEY:
                 cell._style = money_style
-                cells.append(self.money(cell, value, currency))
+                cells.append(self.money(cell, value))
             else:
                 if kind in (MONTH, DATE):
                     value = naive_in(value, self.time_zone)
@@ -385,6 +397,7 @@ def write_bills_xlsx(
         for values in chain(sample, rows):
             if summary.rows >= max_rows:
                 raise TooManyRows(f"more than {max_rows:,} bills do not fit in one sheet")
+            values = _at_minor_units(values)
             ws.append(cells.row(values))
             summary.add(values)
         last_row = summary.rows + 1
@@ -400,7 +413,7 @@ def write_bills_xlsx(
                 amount = summary.totals[COLUMNS[index].header].get(currency)
                 if amount is not None:
                     cell = _cell(ws, number_format=money_format(currency), font=BOLD)
-                    total[index] = cells.money(cell, amount, currency)
+                    total[index] = cells.money(cell, amount)
             ws.append(total)
         _describe(wb, organization, filter_description, summary)
         wb.save(fileobj)
@@ -444,17 +457,25 @@ def write_bills_csv(
     writer = csv.writer(text, quoting=csv.QUOTE_NONNUMERIC)
     writer.writerow(HEADERS)
     summary = ExportSummary()
+    # Per column, safe_text() of the values seen, for those that repeat (as in the xlsx).
+    known: list[dict[str, str]] = [{} for _ in COLUMNS]
     for values in rows:
+        values = _at_minor_units(values)
         out = []
-        for column, value in zip(COLUMNS, values, strict=True):
+        for column, value, seen in zip(COLUMNS, values, known, strict=True):
             kind = column.kind
             if value is None:
                 out.append("")
             elif kind == TEXT:
-                out.append(safe_text(value))
+                safe = seen.get(value)
+                if safe is None:
+                    safe = safe_text(value)
+                    if len(seen) < TEXT_CACHE_SIZE:
+                        seen[value] = safe
+                out.append(safe)
             elif kind == MONEY:
                 # A Decimal, so QUOTE_NONNUMERIC leaves it unquoted: Excel reads a number.
-                out.append(money_amount(value, values[CURRENCY]))
+                out.append(value)
             elif kind == QUANTITY:
                 out.append(value)
             else:
