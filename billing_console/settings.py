@@ -7,6 +7,7 @@ DEBUG=0, SECRET_KEY, ALLOWED_HOSTS and DATABASE_URL; see the README.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 from pathlib import Path
 
@@ -66,6 +67,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "bills.middleware.CurrentOrganizationMiddleware",
+    "bills.middleware.PrivatePagesMiddleware",
     # Last, as django-axes asks: it turns a lockout into the login page with a message.
     "axes.middleware.AxesMiddleware",
 ]
@@ -241,11 +243,30 @@ AXES_CLIENT_IP_CALLABLE = "bills.audit.client_ip"
 # Its start-up banner on every manage.py command is noise; lockouts are still logged.
 AXES_VERBOSE = False
 
+
+def _without_traceback(record: logging.LogRecord) -> bool:
+    """Keeps the record, drops its traceback."""
+    record.exc_info = record.exc_text = None
+    return True
+
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {
+        "without_traceback": {
+            "()": "django.utils.log.CallbackFilter",
+            "callback": _without_traceback,
+        }
+    },
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    # WeasyPrint logs each step of every bill PDF at INFO; its warnings still show.
-    "loggers": {"weasyprint.progress": {"level": "WARNING"}},
+    "loggers": {
+        # WeasyPrint logs each step of every bill PDF at INFO; its warnings still show.
+        "weasyprint.progress": {"level": "WARNING"},
+        # A foreign Host header is a scanner or a misrouted request, not a bug in the
+        # console: its one-line message says all there is; a traceback per probe would
+        # bury real errors.
+        "django.security.DisallowedHost": {"filters": ["without_traceback"]},
+    },
 }

@@ -10,9 +10,25 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from .models import Application, Bill, Membership, Order, Organization, Product, ProductPrice
+from .models import (
+    Application,
+    Bill,
+    CreditNote,
+    Membership,
+    Order,
+    Organization,
+    Product,
+    ProductPrice,
+)
 from .money import round_money
-from .services import LineItem, bill_clear, bill_issue, order_number, order_place
+from .services import (
+    LineItem,
+    bill_clear,
+    bill_issue,
+    credit_note_issue,
+    order_number,
+    order_place,
+)
 
 
 @dataclass(frozen=True)
@@ -292,6 +308,7 @@ def seed_demo(today: dt.date) -> dict[str, int]:
                             users[spec.slug],
                         )
         created["orders"] += _ensure_purchase_orders(organizations, products, users, today)
+        _ensure_credit_note(organizations["acme"])
     return created
 
 
@@ -432,3 +449,27 @@ def _ensure_unpaid_top_up(organization, product, orderer, today) -> int:
         ordered_at=dt.datetime.combine(month_start(today), dt.time(8, 0), tzinfo=dt.UTC),
     )
     return 1
+
+
+def _ensure_credit_note(organization: Organization) -> None:
+    """One correction, so the demo shows a credit note on a bill, its PDF and the list."""
+    if CreditNote.objects.for_organization(organization).exists():
+        return
+    bill = (
+        Bill.objects.for_organization(organization)
+        .pending()
+        .filter(overdraft_amount__gt=0)
+        .order_by("-billing_cycle", "number")
+        .first()
+    )
+    if bill is None:
+        return
+    staff, _ = get_user_model().objects.get_or_create(
+        username="billing-ops", defaults={"is_staff": True, "first_name": "Billing"}
+    )
+    credit_note_issue(
+        bill=bill,
+        amount=round_money(bill.overdraft_amount / 4, bill.currency),
+        reason="Duplicate messages delivered during the carrier outage of the 12th",
+        issued_by=staff,
+    )

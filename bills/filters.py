@@ -13,6 +13,8 @@ import zoneinfo
 
 import django_filters
 from django import forms
+from django.core.exceptions import ValidationError
+from django.db import connections
 from django.db.models import Q, QuerySet
 from django.http import QueryDict
 
@@ -68,6 +70,7 @@ class SortField(forms.Field):
     because a stale or hand-edited sort link should still show the bills."""
 
     widget = forms.HiddenInput
+    default_error_messages = {"repeated": "Choose one sort order, not several."}
 
     def clean(self, value) -> str:
         value = value.strip() if isinstance(value, str) else ""
@@ -78,12 +81,59 @@ class SortFilter(django_filters.Filter):
     field_class = SortField
 
 
-class ApplicationChoiceField(django_filters.fields.ModelChoiceField):
+class IdChoiceMixin:
+    """For a field that chooses objects by id: an id beyond what the id column holds is
+    an unknown choice, answered like any other id that is not there.
+
+    SQLite cannot even bind such a number (OverflowError, a 500); Django turns it into
+    "no match" for `pk=` but not for the `pk__in=` a multiple choice runs."""
+
+    def clean(self, value):
+        for item in value if isinstance(value, list | tuple) else [value]:
+            if self._beyond_the_column(item):
+                raise ValidationError(
+                    self.error_messages["invalid_choice"],
+                    code="invalid_choice",
+                    params={"value": item},
+                )
+        return super().clean(value)
+
+    def _beyond_the_column(self, value) -> bool:
+        model = self.queryset.model
+        field = model._meta.get_field(self.to_field_name) if self.to_field_name else model._meta.pk
+        operations = connections[self.queryset.db].ops
+        if field.get_internal_type() not in operations.integer_field_ranges:
+            return False
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            return False  # not a number at all: the field's own check says so
+        low, high = operations.integer_field_range(field.get_internal_type())
+        return not low <= number <= high
+
+
+class IdChoiceField(IdChoiceMixin, django_filters.fields.ModelChoiceField):
+    pass
+
+
+class IdMultipleChoiceField(IdChoiceMixin, django_filters.fields.ModelMultipleChoiceField):
+    pass
+
+
+class IdChoiceFilter(django_filters.ModelChoiceFilter):
+    field_class = IdChoiceField
+
+
+class IdMultipleChoiceFilter(django_filters.ModelMultipleChoiceFilter):
+    field_class = IdMultipleChoiceField
+
+
+class ApplicationChoiceField(IdChoiceField):
     def label_from_instance(self, obj: Application) -> str:
         return obj.name
 
 
-class ApplicationFilter(django_filters.ModelChoiceFilter):
+class ApplicationFilter(IdChoiceFilter):
     field_class = ApplicationChoiceField
 
 
@@ -95,7 +145,32 @@ def _own_applications(request) -> QuerySet[Application]:
     return Application.objects.for_organization(getattr(request, "organization", None))
 
 
-class BillFilterForm(forms.Form):
+class OneValueEachForm(forms.Form):
+    """A form read from a query string, where a field that takes one value refuses to be
+    given several (`?status=pending&status=cleared`) rather than silently using the last:
+    the list, the export file and its audit row must all apply the same filter.
+
+    The message is the field's `error_messages["repeated"]`, else "Choose one <label>,
+    not several."; fields whose widget reads a list (products) take several."""
+
+    def clean(self):
+        cleaned = super().clean()
+        if not hasattr(self.data, "getlist"):
+            return cleaned
+        for name, field in self.fields.items():
+            if getattr(field.widget, "allow_multiple_selected", False):
+                continue
+            if len(self.data.getlist(self.add_prefix(name))) > 1:
+                # Which value was meant is the question, not what is wrong with the last.
+                self.errors.pop(name, None)
+                message = field.error_messages.get(
+                    "repeated", f"Choose one {str(field.label).lower()}, not several."
+                )
+                self.add_error(name, ValidationError(message, code="repeated"))
+        return cleaned
+
+
+class BillFilterForm(OneValueEachForm):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
@@ -111,7 +186,7 @@ class BillFilterForm(forms.Form):
 
 
 class BillFilter(django_filters.FilterSet):
-    product = django_filters.ModelMultipleChoiceFilter(
+    product = IdMultipleChoiceFilter(
         queryset=_own_products,
         method="filter_products",
         label="Product",
@@ -128,8 +203,18 @@ class BillFilter(django_filters.FilterSet):
         error_messages={"invalid_choice": "That is not one of your applications."},
     )
     cycle = MonthFilter(field_name="billing_cycle", label="Month")
-    cycle_from = MonthFilter(field_name="billing_cycle", lookup_expr="gte", label="From")
-    cycle_to = MonthFilter(field_name="billing_cycle", lookup_expr="lte", label="To")
+    cycle_from = MonthFilter(
+        field_name="billing_cycle",
+        lookup_expr="gte",
+        label="From",
+        error_messages={"repeated": "Choose one start month, not several."},
+    )
+    cycle_to = MonthFilter(
+        field_name="billing_cycle",
+        lookup_expr="lte",
+        label="To",
+        error_messages={"repeated": "Choose one end month, not several."},
+    )
     status = django_filters.ChoiceFilter(
         choices=Bill.Status.choices,
         label="Status",
@@ -145,7 +230,8 @@ class BillFilter(django_filters.FilterSet):
         help_text="Application name, AppKey or WhatsApp Business Account",
         error_messages={
             "max_length": "Search for at most %(limit_value)d characters "
-            "(this search has %(show_value)d)."
+            "(this search has %(show_value)d).",
+            "repeated": "Search for one text, not several.",
         },
     )
     sort = SortFilter(method="sort_by", label="Sort by")
@@ -269,7 +355,7 @@ def _start_of_day(day: dt.date, time_zone: str) -> dt.datetime | None:
         return None
 
 
-class OrderFilterForm(forms.Form):
+class OrderFilterForm(OneValueEachForm):
     def clean(self):
         cleaned = super().clean()
         start, end = cleaned.get("ordered_from"), cleaned.get("ordered_to")
@@ -281,7 +367,7 @@ class OrderFilterForm(forms.Form):
 class OrderFilter(django_filters.FilterSet):
     """Order Management's filters; dates are days in the organization's time zone."""
 
-    product = django_filters.ModelChoiceFilter(
+    product = IdChoiceFilter(
         queryset=_ordered_products, label="Product", empty_label="All products"
     )
     type = django_filters.ChoiceFilter(
@@ -297,13 +383,13 @@ class OrderFilter(django_filters.FilterSet):
         method="ordered_since",
         label="Ordered from",
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        error_messages={"invalid": DATE_INVALID},
+        error_messages={"invalid": DATE_INVALID, "repeated": "Choose one start date, not several."},
     )
     ordered_to = django_filters.DateFilter(
         method="ordered_until",
         label="Ordered to",
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        error_messages={"invalid": DATE_INVALID},
+        error_messages={"invalid": DATE_INVALID, "repeated": "Choose one end date, not several."},
     )
 
     class Meta:

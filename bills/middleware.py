@@ -1,6 +1,8 @@
-"""Which organization the signed-in user is looking at."""
+"""Which organization the signed-in user is looking at, and who may keep its pages."""
 
 from __future__ import annotations
+
+from django.utils.cache import patch_cache_control
 
 from .models import Organization
 
@@ -35,3 +37,21 @@ class CurrentOrganizationMiddleware:
         request.user_organizations = user_organizations(request)
         request.organization = current_organization(request, request.user_organizations)
         return self.get_response(request)
+
+
+class PrivatePagesMiddleware:
+    """`Cache-Control: private, no-store` on every response to a signed-in user.
+
+    Every such page (redirects and error pages too) shows or leads to one organization's
+    data: no shared cache may store it, and no browser may keep it on disk or in its
+    back-forward cache for the next person at the same computer. One place, so a new view
+    cannot forget it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.user.is_authenticated:
+            patch_cache_control(response, private=True, no_store=True)
+        return response

@@ -4,18 +4,25 @@ bills with their lines, and orders. See shared/DESIGN.md for what each field mea
 from __future__ import annotations
 
 import zoneinfo
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import ClassVar
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import models
-from django.db.models import BigIntegerField, Count, Exists, Func, OuterRef, Q, Sum
+from django.core.validators import MaxLengthValidator
+from django.db import IntegrityError, models, transaction
+from django.db.models import BigIntegerField, Count, Exists, F, Func, OuterRef, Q, Sum
+from django.db.models.functions import Length, Round
+from django.db.models.lookups import LessThanOrEqual
 from django.urls import reverse
 from django.utils import timezone
 
 from .money import (
     CURRENCY_CHOICES,
+    CURRENCY_DECIMALS,
     MONEY_DECIMAL_PLACES,
     MONEY_MAX_DIGITS,
     UNIT_PRICE_DECIMAL_PLACES,
@@ -24,11 +31,122 @@ from .money import (
 
 TIME_ZONE_CHOICES = [(name, name) for name in sorted(zoneinfo.available_timezones())]
 
+# What a bill may hold, capped at entry: WeasyPrint's time grows with the text it lays
+# out (bench/bench_pdf.py), so no field may hold more than a bill's page can print.
+NAME_MAX_LENGTH = 200
+ADDRESS_MAX_LENGTH = 500
+REASON_MAX_LENGTH = 500
+MAX_BILL_LINES = 100_000
+
 
 def money_field(**kwargs) -> models.DecimalField:
     return models.DecimalField(
         max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES, **kwargs
     )
+
+
+def at_minor_unit(field: str, *, name: str, currency: str = "currency") -> models.CheckConstraint:
+    """`field` holds a whole number of minor units of the row's `currency` (ISO 4217).
+
+    True when the amount is at `places` decimals for some `places` its currency allows:
+    whole amounts always, cents unless the currency has fewer minor units, and so on.
+    """
+    by_places: dict[int, list[str]] = {}
+    for code, places in CURRENCY_DECIMALS.items():
+        by_places.setdefault(places, []).append(code)
+    condition = Q()
+    for places in range(MONEY_DECIMAL_PLACES + 1):
+        fewer = [code for p, codes in by_places.items() if p < places for code in codes]
+        allowed = ~Q(**{f"{currency}__in": fewer}) if fewer else Q()
+        if places == MONEY_DECIMAL_PLACES:
+            # The column's own scale: every stored value is at it, only the currency counts.
+            exact = Q(**{f"{currency}__in": by_places.get(places, [])})
+        else:
+            exact = Q(**{field: Round(F(field), places)}) & allowed
+        condition |= exact
+    return models.CheckConstraint(condition=condition, name=name)
+
+
+def max_length_checks(model: str, **lengths: int) -> list[models.CheckConstraint]:
+    """SQLite ignores VARCHAR(n): each text column's length is checked explicitly.
+
+    bills/tests/test_immutable.py checks that every capped field has its check.
+    """
+    return [
+        models.CheckConstraint(
+            condition=LessThanOrEqual(Length(field), length), name=f"{model}_{field}_length"
+        )
+        for field, length in lengths.items()
+    ]
+
+
+class RecordIsImmutable(IntegrityError):
+    """A change to an issued record (a bill, its lines, a credit note, the audit trail).
+
+    An IntegrityError, like the database's own refusal of the same change (bills/migrations
+    0008's triggers), so a caller handles both alike.
+    """
+
+
+class ImmutableQuerySet(models.QuerySet):
+    """Refuses, before the database does, the writes an issued record never takes."""
+
+    def update(self, **kwargs) -> int:
+        self.model.refuse_change(kwargs)
+        return super().update(**kwargs)
+
+    def bulk_update(self, objs, fields, batch_size=None) -> int:
+        self.model.refuse_change(fields)
+        return super().bulk_update(objs, fields, batch_size=batch_size)
+
+    def delete(self):
+        raise RecordIsImmutable(f"{self.model._meta.verbose_name_plural} cannot be deleted")
+
+
+class ImmutableModel(models.Model):
+    """A record that is final once written, but for `mutable_fields`."""
+
+    mutable_fields: ClassVar[frozenset[str]] = frozenset()
+    what_to_do: ClassVar[str] = ""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def from_db(cls, db, field_names, values, **kwargs):
+        # Django's documented hook for remembering what was loaded.
+        instance = super().from_db(db, field_names, values, **kwargs)
+        instance._stored = dict(zip(field_names, values, strict=True))
+        return instance
+
+    @classmethod
+    def refuse_change(cls, fields: Iterable[str]) -> None:
+        changed = sorted(
+            cls._meta.get_field(name).name
+            for name in fields
+            if cls._meta.get_field(name).name not in cls.mutable_fields
+        )
+        if changed:
+            fields = ", ".join(changed)
+            raise RecordIsImmutable(
+                f"{cls._meta.verbose_name} is issued: {fields} cannot change. {cls.what_to_do}"
+            )
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            stored = getattr(self, "_stored", {})
+            self.refuse_change(
+                field.attname
+                for field in self._meta.concrete_fields
+                if field.attname in stored and getattr(self, field.attname) != stored[field.attname]
+            )
+        super().save(*args, **kwargs)
+        self._stored = {
+            field.attname: getattr(self, field.attname) for field in self._meta.concrete_fields
+        }
+
+    def delete(self, *args, **kwargs):
+        raise RecordIsImmutable(f"{self} cannot be deleted. {self.what_to_do}")
 
 
 class OrganizationQuerySet(models.QuerySet):
@@ -40,14 +158,18 @@ class OrganizationQuerySet(models.QuerySet):
 
 
 class Organization(models.Model):
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=NAME_MAX_LENGTH)
     slug = models.SlugField(max_length=80, unique=True)
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, default="USD")
     time_zone = models.CharField(max_length=64, choices=TIME_ZONE_CHOICES, default="UTC")
     # The payer tax profile; each bill keeps a snapshot of it as it was at issue time.
-    legal_name = models.CharField(max_length=200)
+    legal_name = models.CharField(max_length=NAME_MAX_LENGTH)
     tax_id = models.CharField("tax ID", max_length=64, blank=True)
-    address = models.TextField(blank=True)
+    address = models.TextField(
+        blank=True,
+        max_length=ADDRESS_MAX_LENGTH,
+        validators=[MaxLengthValidator(ADDRESS_MAX_LENGTH)],
+    )
     country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2 code, e.g. DE.")
     billing_email = models.EmailField()
     created_at = models.DateTimeField(auto_now_add=True)
@@ -62,6 +184,17 @@ class Organization(models.Model):
 
     class Meta:
         ordering = ["name"]
+        # Copied onto every bill: no more than a bill may hold.
+        constraints = max_length_checks(
+            "organization",
+            name=NAME_MAX_LENGTH,
+            slug=80,
+            legal_name=NAME_MAX_LENGTH,
+            tax_id=64,
+            address=ADDRESS_MAX_LENGTH,
+            country=2,
+            billing_email=254,
+        )
 
     def __str__(self) -> str:
         return self.name
@@ -129,6 +262,8 @@ class Product(models.Model):
 
     class Meta:
         ordering = ["position", "name"]
+        # Printed on every bill of the product.
+        constraints = max_length_checks("product", name=100, usage_unit=40)
 
     def __str__(self) -> str:
         return self.name
@@ -190,7 +325,7 @@ class Application(models.Model):
     organization = models.ForeignKey(
         Organization, on_delete=models.PROTECT, related_name="applications"
     )
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=NAME_MAX_LENGTH)
     app_key = models.CharField("AppKey", max_length=64, unique=True)
     app_id = models.CharField("application ID", max_length=64)
     whatsapp_business_account = models.CharField(
@@ -208,6 +343,14 @@ class Application(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["organization", "app_id"], name="application_unique_app_id"
+            ),
+            # Printed on every bill of the application.
+            *max_length_checks(
+                "application",
+                name=NAME_MAX_LENGTH,
+                app_key=64,
+                app_id=64,
+                whatsapp_business_account=64,
             ),
         ]
 
@@ -255,9 +398,10 @@ class BillSummary:
     pending_count: int
     pending: Decimal
     overdraft: Decimal
+    credited: Decimal
 
 
-class BillQuerySet(TenantQuerySet):
+class BillQuerySet(ImmutableQuerySet, TenantQuerySet):
     def pending(self) -> BillQuerySet:
         return self.filter(status=Bill.Status.PENDING)
 
@@ -274,6 +418,7 @@ class BillQuerySet(TenantQuerySet):
             count=Count("*"),
             consumption=MoneySum("consumption_amount"),
             overdraft=MoneySum("overdraft_amount"),
+            credited=MoneySum("credited_amount"),
         )
         pending = selected.pending().aggregate(
             count=Count("*"), consumption=MoneySum("consumption_amount")
@@ -285,6 +430,7 @@ class BillQuerySet(TenantQuerySet):
             pending_count=pending["count"],
             pending=pending["consumption"] or zero,
             overdraft=totals["overdraft"] or zero,
+            credited=totals["credited"] or zero,
         )
 
 
@@ -292,10 +438,16 @@ class BillQuerySet(TenantQuerySet):
 SUMMARY_COLUMNS = ["status", "product", "consumption_amount", "overdraft_amount"]
 
 
-class Bill(models.Model):
+class Bill(ImmutableModel):
+    """An issued bill: final, but for its status and what credit notes have credited."""
+
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         CLEARED = "cleared", "Cleared"
+
+    # Everything else is what was issued; migration 0008's triggers refuse changes to it.
+    mutable_fields = frozenset({"status", "cleared_at", "credited_amount", "updated_at"})
+    what_to_do = "Correct it with a credit note."
 
     number = models.CharField(max_length=32, unique=True, editable=False)
     # No index of its own: bill_org_cycle_idx leads with it (a second one only lured
@@ -317,14 +469,21 @@ class Bill(models.Model):
     overdraft_amount = money_field(
         default=0, help_text="The part of the consumption the prepaid balance did not cover."
     )
+    # Raised by a database trigger with every credit note against the bill (migration 0008).
+    credited_amount = money_field(
+        default=Decimal(0), editable=False, help_text="What credit notes have credited so far."
+    )
+    line_count = models.PositiveIntegerField(
+        default=0, editable=False, help_text="How many lines the bill was issued with."
+    )
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     bill_date = models.DateField(help_text="The day the bill was issued.")
     cleared_at = models.DateTimeField(null=True, blank=True)
     # Payer tax information as it was when the bill was issued.
-    payer_legal_name = models.CharField(max_length=200)
+    payer_legal_name = models.CharField(max_length=NAME_MAX_LENGTH)
     payer_tax_id = models.CharField("payer tax ID", max_length=64, blank=True)
-    payer_address = models.TextField(blank=True)
+    payer_address = models.CharField(max_length=ADDRESS_MAX_LENGTH, blank=True)
     payer_country = models.CharField(max_length=2)
     payer_email = models.EmailField()
     created_at = models.DateTimeField(auto_now_add=True)
@@ -363,6 +522,27 @@ class Bill(models.Model):
                 condition=Q(status="pending", cleared_at__isnull=True)
                 | Q(status="cleared", cleared_at__isnull=False),
                 name="bill_cleared_at_matches_status",
+            ),
+            models.CheckConstraint(
+                condition=Q(credited_amount__gte=0)
+                & Q(credited_amount__lte=models.F("consumption_amount")),
+                name="bill_credited_within_consumption",
+            ),
+            models.CheckConstraint(
+                condition=Q(line_count__lte=MAX_BILL_LINES), name="bill_line_count_max"
+            ),
+            at_minor_unit("consumption_amount", name="bill_consumption_minor_unit"),
+            at_minor_unit("overdraft_amount", name="bill_overdraft_minor_unit"),
+            at_minor_unit("credited_amount", name="bill_credited_minor_unit"),
+            *max_length_checks(
+                "bill",
+                number=32,
+                whatsapp_business_account=64,
+                payer_legal_name=NAME_MAX_LENGTH,
+                payer_tax_id=64,
+                payer_address=ADDRESS_MAX_LENGTH,
+                payer_country=2,
+                payer_email=254,
             ),
         ]
         # The Bills page at 100,000 bills per organization. Each index is led by the
@@ -407,10 +587,27 @@ class Bill(models.Model):
         """The part of the consumption the prepaid balance covered."""
         return self.consumption_amount - self.overdraft_amount
 
+    @property
+    def amount_due(self) -> Decimal:
+        """What the payer still owes: the overdraft less what has been credited, never
+        below zero, until a Supplementary Payment clears the bill."""
+        if not self.is_pending:
+            return Decimal(0)
+        return max(self.overdraft_amount - self.credited_amount, Decimal(0))
 
-class BillLine(models.Model):
-    bill = models.ForeignKey(Bill, on_delete=models.CASCADE, related_name="lines")
-    position = models.PositiveSmallIntegerField()
+    @property
+    def uncredited_amount(self) -> Decimal:
+        """The most a new credit note may credit."""
+        return self.consumption_amount - self.credited_amount
+
+
+class BillLine(ImmutableModel):
+    what_to_do = "Correct the bill with a credit note."
+
+    # PROTECT: an issued bill is never deleted (migration 0008), and neither are its lines.
+    bill = models.ForeignKey(Bill, on_delete=models.PROTECT, related_name="lines")
+    # 1 to the bill's line_count (migration 0008's trigger checks it on insert).
+    position = models.PositiveIntegerField()
     description = models.CharField(max_length=200)
     quantity = models.PositiveBigIntegerField()
     unit = models.CharField(max_length=40)
@@ -418,6 +615,8 @@ class BillLine(models.Model):
         max_digits=UNIT_PRICE_MAX_DIGITS, decimal_places=UNIT_PRICE_DECIMAL_PLACES
     )
     amount = money_field(help_text="quantity x unit price, rounded to the currency.")
+
+    objects = ImmutableQuerySet.as_manager()
 
     class Meta:
         ordering = ["bill", "position"]
@@ -427,10 +626,68 @@ class BillLine(models.Model):
                 condition=Q(unit_price__gte=0) & Q(amount__gte=0),
                 name="billline_amounts_not_negative",
             ),
+            models.CheckConstraint(condition=Q(position__gte=1), name="billline_position_from_1"),
+            *max_length_checks("billline", description=200, unit=40),
         ]
 
     def __str__(self) -> str:
         return self.description
+
+
+class CreditNoteQuerySet(ImmutableQuerySet, TenantQuerySet):
+    pass
+
+
+class CreditNote(ImmutableModel):
+    """A correction of an issued bill: an amount credited against it, with a reason.
+
+    Issued by staff (bills.services.credit_note_issue), final like the bill itself.
+    """
+
+    # Only the link to a staff user who has since been deleted may be cleared.
+    mutable_fields = frozenset({"issued_by"})
+    what_to_do = "Issue another credit note."
+
+    number = models.CharField(max_length=32, unique=True, editable=False)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="credit_notes"
+    )
+    bill = models.ForeignKey(Bill, on_delete=models.PROTECT, related_name="credit_notes")
+    # Set when the note credits one line of the bill rather than the bill as a whole.
+    bill_line = models.ForeignKey(
+        BillLine, on_delete=models.PROTECT, null=True, blank=True, related_name="credit_notes"
+    )
+    amount = money_field()
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    reason = models.CharField(max_length=REASON_MAX_LENGTH)
+    issued_at = models.DateTimeField(default=timezone.now)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    issued_by_username = models.CharField("issued by", max_length=150, blank=True)
+
+    objects = CreditNoteQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["issued_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="creditnote_amount_positive"),
+            at_minor_unit("amount", name="creditnote_amount_minor_unit"),
+            *max_length_checks(
+                "creditnote", number=32, reason=REASON_MAX_LENGTH, issued_by_username=150
+            ),
+        ]
+        indexes = [models.Index(fields=["bill", "issued_at"], name="creditnote_bill_idx")]
+
+    def __str__(self) -> str:
+        return self.number
+
+    def get_absolute_url(self) -> str:
+        return reverse("bills:credit_note_pdf", args=[self.bill_id, self.pk])
 
 
 class OrderQuerySet(TenantQuerySet):
@@ -511,6 +768,7 @@ class Order(models.Model):
                 condition=Q(status__in=["unpaid", "paid"]),
                 name="order_one_open_settlement_per_bill",
             ),
+            at_minor_unit("amount", name="order_amount_minor_unit"),
         ]
         indexes = [
             models.Index(fields=["organization", "-ordered_at"], name="order_org_time_idx"),
@@ -518,6 +776,17 @@ class Order(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+    def clean(self) -> None:
+        # Migration 0008's trigger refuses the same; this says it next to the field.
+        if (
+            self.bill_id is not None
+            and self.organization_id is not None
+            and self.bill.organization_id != self.organization_id
+        ):
+            raise ValidationError(
+                {"bill": f"{self.bill} belongs to another organization than this order."}
+            )
 
     def get_absolute_url(self) -> str:
         return reverse("bills:order_detail", args=[self.pk])
@@ -544,13 +813,37 @@ class Sequence(models.Model):
         return f"{self.name}={self.last_value}"
 
 
-class AuditEvent(models.Model):
-    """Who did what to which organization's billing data, and when: kept for staff."""
+class AuditEventQuerySet(ImmutableQuerySet):
+    def purge_before(self, cutoff) -> int:
+        """Delete the events older than `cutoff`: the retention command's one way in.
+
+        The database refuses any other delete (migration 0008): a permit row, visible only
+        inside this transaction, lets its trigger pass these rows and no others.
+        """
+        with transaction.atomic(using=self.db):
+            permit = AuditPurgePermit.objects.using(self.db).create(before=cutoff)
+            deleted, _ = models.QuerySet.delete(self.filter(occurred_at__lt=cutoff))
+            permit.delete()
+        return deleted
+
+
+class AuditEvent(ImmutableModel):
+    """Who did what to which organization's billing data, and when: kept for staff.
+
+    Append-only, in the database too: only a deleted user's link is cleared (the row keeps
+    their name), and only `manage.py purge_audit` deletes, rows past the retention period.
+    """
 
     class Action(models.TextChoices):
         BILL_DOWNLOAD = "bill_download", "Download Bill"
         BILLS_EXPORT = "bills_export", "Export Data"
         BILL_CLEARED = "bill_cleared", "Bill marked Cleared"
+        CREDIT_NOTE_ISSUED = "credit_note_issued", "Credit note issued"
+        CREDIT_NOTE_DOWNLOAD = "credit_note_download", "Download Credit Note"
+        AUDIT_PURGED = "audit_purged", "Audit trail purged"
+
+    mutable_fields = frozenset({"actor"})
+    what_to_do = "The audit trail is append-only."
 
     occurred_at = models.DateTimeField(default=timezone.now, editable=False)
     action = models.CharField(max_length=32, choices=Action.choices)
@@ -581,6 +874,8 @@ class AuditEvent(models.Model):
     )
     ip_address = models.GenericIPAddressField("IP address", null=True, blank=True)
 
+    objects = AuditEventQuerySet.as_manager()
+
     class Meta:
         ordering = ["-occurred_at", "-id"]
         indexes = [
@@ -591,3 +886,16 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         target = f" {self.object_repr}" if self.object_repr else ""
         return f"{self.actor_username or 'system'}: {self.get_action_display()}{target}"
+
+
+class AuditPurgePermit(models.Model):
+    """Lets the audit trail's delete trigger pass rows older than `before`.
+
+    Written and deleted inside the one transaction of `AuditEvent.objects.purge_before`:
+    no other transaction ever sees a row.
+    """
+
+    before = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"purge before {self.before:%Y-%m-%d}"

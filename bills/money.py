@@ -1,50 +1,70 @@
-"""Money: Decimal only, rounded in exactly one place (`round_money`)."""
+"""Money: Decimal only, at the currency's ISO 4217 minor unit, rounded by one rule in
+one place (`round_money`), which storage and display both go through."""
 
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-# ISO 4217 minor units of the currencies the platform bills in. Amounts are
-# stored with two decimal places; a currency with fewer minor units (JPY) is
-# rounded to its own and stored with zeros after the point.
+from iso4217 import Currency
+
+# Database columns for money and unit prices. Three decimal places hold every minor unit
+# the platform bills in (KWD, BHD, OMR have three; JPY none); what a column stores is
+# always a whole number of the row's currency's minor units (a check constraint per column).
+MONEY_MAX_DIGITS = 17
+MONEY_DECIMAL_PLACES = 3
+UNIT_PRICE_MAX_DIGITS = 16
+UNIT_PRICE_DECIMAL_PLACES = 6
+
+# ISO 4217's minor units, from the standard's own list (the iso4217 package). Codes without
+# a minor unit (gold, SDR, test codes) and the two with four (CLF, UYW) cannot be billed.
 CURRENCY_DECIMALS: dict[str, int] = {
-    "USD": 2,
-    "EUR": 2,
-    "GBP": 2,
-    "SGD": 2,
-    "CNY": 2,
-    "INR": 2,
-    "BRL": 2,
-    "JPY": 0,
+    currency.code: currency.exponent
+    for currency in sorted(Currency, key=lambda currency: currency.code)
+    if currency.exponent is not None and currency.exponent <= MONEY_DECIMAL_PLACES
 }
 
 CURRENCY_CHOICES = [(code, code) for code in CURRENCY_DECIMALS]
 
-# Database columns for money and unit prices.
-MONEY_MAX_DIGITS = 16
-MONEY_DECIMAL_PLACES = 2
-UNIT_PRICE_MAX_DIGITS = 16
-UNIT_PRICE_DECIMAL_PLACES = 6
+
+class UnknownCurrency(ValueError):
+    """A currency code the console cannot bill in."""
 
 
 def currency_decimals(currency: str) -> int:
-    return CURRENCY_DECIMALS.get(currency, 2)
+    """How many decimal places `currency`'s minor unit has: USD 2, JPY 0, KWD 3."""
+    try:
+        return CURRENCY_DECIMALS[currency]
+    except KeyError:
+        raise UnknownCurrency(
+            f"{currency!r} is not an ISO 4217 currency with minor units"
+        ) from None
+
+
+def minor_unit(currency: str) -> Decimal:
+    """`0.01` for USD, `1` for JPY, `0.001` for KWD."""
+    return Decimal(1).scaleb(-currency_decimals(currency))
 
 
 def round_money(amount: Decimal, currency: str) -> Decimal:
-    """Round to the currency's minor unit, half up (the commercial rule on invoices)."""
+    """Round to the currency's minor unit, half up (the commercial rule on invoices).
+
+    The one rounding rule: amounts are stored as it returns them and shown through it.
+    """
     if not isinstance(amount, Decimal):
         raise TypeError(f"money must be Decimal, not {type(amount).__name__}")
-    exponent = Decimal(1).scaleb(-currency_decimals(currency))
-    return amount.quantize(exponent, rounding=ROUND_HALF_UP).quantize(Decimal("0.01"))
+    return amount.quantize(minor_unit(currency), rounding=ROUND_HALF_UP)
+
+
+def is_at_minor_unit(amount: Decimal, currency: str) -> bool:
+    """Whether `amount` needs no rounding in `currency` (1.5 JPY does, 1.500 KWD does not)."""
+    return round_money(amount, currency) == amount
 
 
 def format_money(amount: Decimal | None, currency: str) -> str:
-    """`1234.5, "USD"` -> `"1,234.50"`, with the currency's number of decimals."""
+    """`1234.5, "USD"` -> `"1,234.50"`: rounded by `round_money`, never by the formatter."""
     if amount is None:
         return ""
-    places = currency_decimals(currency)
-    return f"{amount:,.{places}f}"
+    return f"{round_money(amount, currency):,f}"
 
 
 def format_unit_price(price: Decimal | None, currency: str) -> str:

@@ -8,11 +8,13 @@ from functools import cached_property
 from django import forms
 from django.core.paginator import Page, Paginator
 
+from .filters import OneValueEachForm
+
 PER_PAGE_CHOICES = (10, 25, 50, 100)
 DEFAULT_PER_PAGE = 25
 
 
-class PageForm(forms.Form):
+class PageForm(OneValueEachForm):
     page = forms.IntegerField(
         label="Page",
         min_value=1,
@@ -20,6 +22,7 @@ class PageForm(forms.Form):
         error_messages={
             "invalid": "Enter a page number such as 2. Showing page 1.",
             "min_value": "Pages start at 1. Showing page 1.",
+            "repeated": "Choose one page, not several. Showing page 1.",
         },
     )
     per_page = forms.TypedChoiceField(
@@ -32,7 +35,8 @@ class PageForm(forms.Form):
             "invalid_choice": (
                 f"Choose {', '.join(map(str, PER_PAGE_CHOICES[:-1]))} or "
                 f"{PER_PAGE_CHOICES[-1]} bills per page. Showing {DEFAULT_PER_PAGE}."
-            )
+            ),
+            "repeated": f"Choose one page size, not several. Showing {DEFAULT_PER_PAGE}.",
         },
     )
 

@@ -16,7 +16,6 @@ import mimetypes
 import sys
 import urllib.request
 import zoneinfo
-from decimal import Decimal
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -28,7 +27,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.template.loader import get_template
 
 from . import money
-from .models import Bill, BillLine
+from .models import Bill, BillLine, CreditNote
 from .money import format_money, format_unit_price
 
 TEMPLATE = "bills/bill_pdf.html"
@@ -131,11 +130,7 @@ def bill_document(bill: Bill, *, with_lines: bool = True) -> dict:
     organization = bill.organization
     cleared_on = ""
     if bill.cleared_at is not None:
-        local = bill.cleared_at.astimezone(zoneinfo.ZoneInfo(organization.time_zone))
-        cleared_on = local.date().isoformat()
-    # What the payer still owes: the overdraft (the consumption the prepaid balance did
-    # not cover) until a Supplementary Payment clears the bill.
-    amount_due = bill.overdraft_amount if bill.is_pending else Decimal("0.00")
+        cleared_on = _local_date(bill.cleared_at, organization.time_zone)
     document = {
         "seller": dict(settings.BILLING_SELLER),
         "number": bill.number,
@@ -162,8 +157,27 @@ def bill_document(bill: Bill, *, with_lines: bool = True) -> dict:
         "consumption_amount": format_money(bill.consumption_amount, currency),
         "prepaid_amount": format_money(bill.consumption_amount - bill.overdraft_amount, currency),
         "overdraft_amount": format_money(bill.overdraft_amount, currency),
-        "amount_due": format_money(amount_due, currency),
+        "credited_amount": format_money(bill.credited_amount, currency),
+        # The overdraft less what credit notes credited, until a Supplementary Payment
+        # clears the bill.
+        "amount_due": format_money(bill.amount_due, currency),
         "currency": currency,
+        "credit_notes": [
+            {
+                "number": note.number,
+                "issued_on": _local_date(note.issued_at, organization.time_zone),
+                "amount": format_money(note.amount, currency),
+                "reason": note.reason,
+                "line": note.bill_line.position if note.bill_line is not None else None,
+            }
+            # credited_amount is the sum of the bill's credit notes (a database trigger
+            # writes it): a bill without credit asks for none.
+            for note in (
+                bill.credit_notes.select_related("bill_line").order_by("issued_at", "pk")
+                if bill.credited_amount
+                else ()
+            )
+        ],
     }
     if with_lines:
         lines = bill.lines.order_by("position").values_list(*LINE_FIELDS)[: MAX_LINES + 1]
@@ -178,6 +192,10 @@ def bill_document(bill: Bill, *, with_lines: bool = True) -> dict:
             for description, quantity, unit, unit_price, amount in _at_most_max_lines(bill, lines)
         ]
     return document
+
+
+def _local_date(moment, time_zone: str) -> str:
+    return moment.astimezone(zoneinfo.ZoneInfo(time_zone)).date().isoformat()
 
 
 def _at_most_max_lines(bill: Bill, lines) -> list:
@@ -247,5 +265,58 @@ def render_bill_pdf(bill: Bill) -> bytes:
     pdf = cache.get(key)
     if pdf is None:
         pdf = html_to_pdf(render_html(bill_document(bill)))
+        cache.set(key, pdf)
+    return pdf
+
+
+# Credit notes --------------------------------------------------------------------------
+# The same renderer, fetcher, PDF/A variant and stylesheet as the bill.
+
+CREDIT_NOTE_TEMPLATE = "bills/credit_note_pdf.html"
+
+
+def credit_note_document(note: CreditNote) -> dict:
+    """Everything a credit note's PDF prints, as the strings it prints them: nothing that
+    a later credit note or payment changes, so the file stays what was issued."""
+    bill, currency = note.bill, note.currency
+    line = note.bill_line
+    return {
+        "seller": dict(settings.BILLING_SELLER),
+        "number": note.number,
+        "issued_on": _local_date(note.issued_at, bill.organization.time_zone),
+        "reason": note.reason,
+        "amount": format_money(note.amount, currency),
+        "currency": currency,
+        "bill": {
+            "number": bill.number,
+            "bill_date": bill.bill_date.isoformat(),
+            "billing_cycle": bill.cycle_label,
+            "product": bill.product.name,
+            "application": bill.application.name,
+            "consumption_amount": format_money(bill.consumption_amount, currency),
+        },
+        "line": {"position": line.position, "description": line.description} if line else None,
+        "payer": {
+            "legal_name": bill.payer_legal_name,
+            "tax_id": bill.payer_tax_id,
+            "address": bill.payer_address,
+            "country": bill.payer_country,
+            "email": bill.payer_email,
+        },
+    }
+
+
+def render_credit_note_pdf(note: CreditNote) -> bytes:
+    """The credit note's PDF, cached like a bill's by everything it prints."""
+    document = credit_note_document(note)
+    html = get_template(CREDIT_NOTE_TEMPLATE).render(document)
+    content = json.dumps(document, sort_keys=True, ensure_ascii=False)
+    layout = get_template(CREDIT_NOTE_TEMPLATE).template.source
+    digest = hashlib.sha256(f"{layout_version()}\n{layout}\n{content}".encode()).hexdigest()
+    key = f"credit-note-pdf:{note.number}:{digest}"
+    cache = caches[CACHE_ALIAS]
+    pdf = cache.get(key)
+    if pdf is None:
+        pdf = html_to_pdf(html)
         cache.set(key, pdf)
     return pdf

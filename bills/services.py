@@ -1,5 +1,5 @@
-"""Writes that span several rows: issuing and clearing bills, placing and cancelling
-orders, numbering."""
+"""Writes that span several rows: issuing, crediting and clearing bills, placing and
+cancelling orders, numbering."""
 
 from __future__ import annotations
 
@@ -20,13 +20,20 @@ from .models import (
     AuditEvent,
     Bill,
     BillLine,
+    CreditNote,
     Membership,
     Order,
     Organization,
     Product,
     Sequence,
 )
-from .money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, round_money
+from .money import (
+    MONEY_DECIMAL_PLACES,
+    MONEY_MAX_DIGITS,
+    format_money,
+    is_at_minor_unit,
+    round_money,
+)
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
@@ -34,11 +41,15 @@ if TYPE_CHECKING:
 # What a member can order from the Product Market.
 PLACEABLE_ORDER_TYPES = (Order.Type.NEW_PURCHASE, Order.Type.TOP_UP)
 # The largest amount the money columns hold.
-MAX_ORDER_AMOUNT = Decimal(10) ** (MONEY_MAX_DIGITS - MONEY_DECIMAL_PLACES) - Decimal("0.01")
+MAX_ORDER_AMOUNT = Decimal(10) ** (MONEY_MAX_DIGITS - MONEY_DECIMAL_PLACES) - 1
 
 
 class InvalidTransition(Exception):
     """A status change the domain does not allow (e.g. Cleared -> Pending)."""
+
+
+class CreditRefused(Exception):
+    """A credit note the bill cannot take (more than is left to credit, a foreign line)."""
 
 
 class UnpaidOrderExists(Exception):
@@ -111,6 +122,7 @@ def bill_issue(
             service_usage=sum(item.quantity for item, _ in priced),
             consumption_amount=consumption,
             overdraft_amount=round_money(overdraft_amount, currency),
+            line_count=len(priced),
             currency=currency,
             bill_date=bill_date,
             **payer_snapshot(organization),
@@ -128,6 +140,78 @@ def bill_issue(
             for position, (item, amount) in enumerate(priced, start=1)
         )
     return bill
+
+
+def credit_note_number(issued_at: dt.datetime, value: int) -> str:
+    """`CN-202611-000001`: the month of issue (UTC) and a counter never reused."""
+    return f"CN-{issued_at.astimezone(dt.UTC):%Y%m}-{value:06d}"
+
+
+def credit_note_issue(
+    *,
+    bill: Bill,
+    amount: Decimal,
+    reason: str,
+    issued_by: AbstractBaseUser,
+    bill_line: BillLine | None = None,
+    ip_address: str | None = None,
+) -> CreditNote:
+    """Credit `amount` against an issued bill (or one of its lines), with a reason.
+
+    Never more than is left to credit, on the bill and on the line; the bill's row lock
+    makes two staff members crediting the same bill at once take turns. The database's
+    triggers refuse the same (migration 0009); this says why in words.
+    """
+    reason = reason.strip()
+    if not reason:
+        raise CreditRefused("Say why the bill is credited.")
+    with transaction.atomic():
+        locked = Bill.objects.select_for_update().select_related("organization").get(pk=bill.pk)
+        currency = locked.currency
+        if not isinstance(amount, Decimal) or not is_at_minor_unit(amount, currency):
+            raise CreditRefused(f"{amount} is not an amount in {currency}.")
+        if amount <= 0:
+            raise CreditRefused("A credit note credits a positive amount.")
+        left = locked.uncredited_amount
+        if bill_line is not None:
+            if bill_line.bill_id != locked.pk:
+                raise CreditRefused(f"That line is not on {locked.number}.")
+            credited = sum((note.amount for note in bill_line.credit_notes.all()), Decimal(0))
+            left = min(left, bill_line.amount - credited)
+        if amount > left:
+            raise CreditRefused(
+                f"At most {format_money(left, currency)} {currency} of {locked.number} is "
+                "left to credit."
+            )
+        issued_at = timezone.now()
+        note = CreditNote.objects.create(
+            number=credit_note_number(issued_at, next_sequence_value(f"cn-{issued_at:%Y%m}")),
+            organization=locked.organization,
+            bill=locked,
+            bill_line=bill_line,
+            amount=amount,
+            currency=currency,
+            reason=reason,
+            issued_at=issued_at,
+            issued_by=issued_by,
+            issued_by_username=issued_by.get_username(),
+        )
+        audit_record(
+            action=AuditEvent.Action.CREDIT_NOTE_ISSUED,
+            user=issued_by,
+            organization=locked.organization,
+            obj=note,
+            details={
+                "bill": locked.number,
+                "amount": amount,
+                "currency": currency,
+                "line": bill_line.position if bill_line is not None else None,
+                "reason": reason,
+            },
+            ip_address=ip_address,
+        )
+    bill.refresh_from_db(fields=["credited_amount"])
+    return note
 
 
 def bill_clear(
@@ -199,7 +283,7 @@ def order_place(
     if order_type not in PLACEABLE_ORDER_TYPES:
         raise ValueError(f"{order_type!r} orders are not placed from the Product Market")
     # round_money refuses anything but Decimal; then the amount must need no rounding.
-    if round_money(amount, organization.currency) != amount or not 0 < amount <= MAX_ORDER_AMOUNT:
+    if not is_at_minor_unit(amount, organization.currency) or not 0 < amount <= MAX_ORDER_AMOUNT:
         raise ValueError(f"{amount} is not a positive amount in {organization.currency}")
     _require_member(ordered_by, organization)
     ordered_at = ordered_at or timezone.now()

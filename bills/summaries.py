@@ -24,12 +24,23 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import django_filters
 from django.core.cache import caches
-from django.http import HttpRequest
+from django.http import HttpRequest, QueryDict
 from django.utils.safestring import SafeString, mark_safe
 
 from . import models
+from .filters import BillFilter
 from .models import Bill, BillSummary, Organization
+from .paging import PageForm
+
+# The Bills page's own parameters: its filter's, the page and the page size.
+PAGE_PARAMETERS = frozenset((*BillFilter.base_filters, *PageForm.base_fields))
+MULTIPLE_VALUE_PARAMETERS = frozenset(
+    name
+    for name, bill_filter in BillFilter.base_filters.items()
+    if isinstance(bill_filter, django_filters.MultipleChoiceFilter)
+)
 
 SUMMARIES = "bill_summaries"
 PAGES = "bill_pages"
@@ -98,7 +109,22 @@ def bill_list_content(request: HttpRequest, render: Callable[[], str]) -> SafeSt
     tokens), only the organization's bills, applications and products and the query;
     the organization's name and currency, shown in it, are part of the key."""
     organization = request.organization
-    if organization is None or request.GET.get("q", "").strip():
+    if organization is None or any(q.strip() for q in request.GET.getlist("q")):
         return mark_safe(render())
-    parts = (organization.name, organization.currency, sorted(request.GET.lists()))
+    parts = (organization.name, organization.currency, page_query(request.GET))
     return mark_safe(_cached(PAGES, _key("page", organization, parts), render))
+
+
+def page_query(query: QueryDict) -> list[tuple[str, list[str]]]:
+    """What the Bills page reads of `query`, in one order: the key of its content.
+
+    Any other parameter (`?utm_source=...`) changes nothing on the page, so it must not
+    make a new entry that pushes out other organizations' pages. A single-value parameter
+    given once and empty reads as absent (the filter form submits its empty fields);
+    an empty product id is an error, so the products keep theirs."""
+    understood = []
+    for name in sorted(PAGE_PARAMETERS):
+        values = query.getlist(name)
+        if values and not (values == [""] and name not in MULTIPLE_VALUE_PARAMETERS):
+            understood.append((name, values))
+    return understood

@@ -8,6 +8,11 @@ urlpatterns = [
     path("bills/", views.bill_list, name="list"),
     path("bills/<int:pk>/", views.bill_detail, name="detail"),
     path("bills/<int:pk>/pdf/", views.bill_pdf, name="pdf"),
+    path(
+        "bills/<int:pk>/credit-notes/<int:note_pk>/pdf/",
+        views.credit_note_pdf,
+        name="credit_note_pdf",
+    ),
     path("bills/export.xlsx", views.bill_export_xlsx, name="export_xlsx"),
     path("bills/export.csv", views.bill_export_csv, name="export_csv"),
     path("market/", views.product_market, name="market"),

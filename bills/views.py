@@ -11,6 +11,7 @@ from axes.helpers import get_client_username, get_cool_off
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import InterfaceError, OperationalError
 from django.db.models import Prefetch, QuerySet
@@ -26,13 +27,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from . import excel
 from .audit import audit_record
-from .filters import BillFilter, bill_filter, order_filter
+from .filters import BillFilter, IdChoiceField, bill_filter, order_filter
 from .forms import OrderForm
 from .middleware import SESSION_KEY
 from .models import AuditEvent, Bill, Order, Organization, Product, ProductPrice
 from .money import format_money
 from .paging import DEFAULT_PER_PAGE, PER_PAGE_CHOICES, paginate
-from .pdf import MAX_LINES, BillTooLarge, render_bill_pdf
+from .pdf import MAX_LINES, BillTooLarge, render_bill_pdf, render_credit_note_pdf
 from .selectors import export_rows
 from .services import (
     InvalidTransition,
@@ -98,10 +99,16 @@ def _bill_list_content(request: HttpRequest) -> str:
 
 def bill_detail(request: HttpRequest, pk: int) -> HttpResponse:
     bill = _get_bill_for_user(request, pk)
+    credit_notes = bill.credit_notes.select_related("bill_line") if bill.credited_amount else []
     return render(
         request,
         "bills/bill_detail.html",
-        {"bill": bill, "lines": bill.lines.all(), "section": "bills"},
+        {
+            "bill": bill,
+            "lines": bill.lines.all(),
+            "credit_notes": credit_notes,
+            "section": "bills",
+        },
     )
 
 
@@ -126,6 +133,22 @@ def bill_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = content_disposition_header(True, f"{bill.number}.pdf")
     # Bills are private: browsers may keep a copy, shared caches may not.
+    patch_cache_control(response, private=True)
+    return response
+
+
+def credit_note_pdf(request: HttpRequest, pk: int, note_pk: int) -> HttpResponse:
+    """A credit note's PDF, found through its bill: another organization's is a 404."""
+    bill = _get_bill_for_user(request, pk)
+    note = get_object_or_404(bill.credit_notes.select_related("bill_line"), pk=note_pk)
+    note.bill = bill
+    pdf = render_credit_note_pdf(note)
+    details = {"bill": bill.number, "pdf_sha256": hashlib.sha256(pdf).hexdigest()}
+    audit_record(
+        action=AuditEvent.Action.CREDIT_NOTE_DOWNLOAD, request=request, obj=note, details=details
+    )
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = content_disposition_header(True, f"{note.number}.pdf")
     patch_cache_control(response, private=True)
     return response
 
@@ -261,9 +284,13 @@ def cancel_order(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def switch_organization(request: HttpRequest) -> HttpResponse:
-    organization = get_object_or_404(
-        Organization.objects.for_user(request.user), pk=request.POST.get("organization") or 0
-    )
+    # Validated as a choice among the user's own organizations: anything else ("abc",
+    # "1.5", a NUL, 2**63, nothing) is a 404, exactly like another organization's id.
+    choice = IdChoiceField(queryset=Organization.objects.for_user(request.user))
+    try:
+        organization = choice.clean(request.POST.get("organization"))
+    except ValidationError:
+        raise Http404("No such organization") from None
     request.session[SESSION_KEY] = organization.pk
     next_url = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(

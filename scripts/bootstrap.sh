@@ -1,5 +1,6 @@
 # Sourced by scripts/run, scripts/test and .ci/run. Installs what the console needs on a
-# fresh Debian machine: system packages, a Python >= 3.12, .venv with requirements.txt.
+# fresh Debian machine: system packages, a Python >= 3.12, .venv with requirements.txt,
+# and for the tests node_modules with package-lock.json.
 # Usage: source scripts/bootstrap.sh [console|test|bench]
 set -euo pipefail
 
@@ -13,6 +14,8 @@ SYSTEM_PACKAGES=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig
 if [ "$PURPOSE" = "test" ]; then
   # Browser tests drive Debian's Chromium; PDF tests read text back with poppler.
   SYSTEM_PACKAGES+=(chromium poppler-utils)
+  # npm installs axe-core for the accessibility test; a Node.js from elsewhere will do.
+  command -v npm >/dev/null || SYSTEM_PACKAGES+=(nodejs npm)
 fi
 if [ "$PURPOSE" = "bench" ]; then
   # Load tests (bench/, run by hand) drive the console with wrk.
@@ -71,6 +74,18 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
   pip_install --upgrade pip
   pip_install -r requirements.txt
   echo "$wanted" > "$stamp"
+fi
+
+if [ "$PURPOSE" = "test" ]; then
+  # axe-core, which the accessibility test injects into pages, pinned by package-lock.json;
+  # reinstalled only when that file changed since the last install.
+  node_stamp="node_modules/.package-lock.sha256"
+  node_wanted="$(sha256sum package-lock.json | cut -d' ' -f1)"
+  if [ "$(cat "$node_stamp" 2>/dev/null)" != "$node_wanted" ]; then
+    echo "==> Installing package-lock.json into node_modules"
+    npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+    echo "$node_wanted" > "$node_stamp"
+  fi
 fi
 
 export PATH="$ROOT/.venv/bin:$PATH"

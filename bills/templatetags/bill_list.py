@@ -66,7 +66,7 @@ _BILL_ROW = """
               <td data-label="Service Usage" class="num">{} <span class="unit">{}</span></td>
               <td data-label="Consumption Amount" class="num">{} <span class="unit">{}</span></td>
               <td data-label="Status"><span class="status status-{}">{}</span></td>
-              <td data-label="Overdraft Amount" class="num">{} <span class="unit">{}</span></td>
+              <td data-label="Overdraft Amount" class="num">{} <span class="unit">{}</span>{}</td>
               <td data-label="Operate" class="operate">
                 <a href="{}">Details<span class="visually-hidden"> of bill {}</span></a>
                 <a href="{}">Download Bill<span class="visually-hidden"> {}</span></a>
@@ -111,6 +111,11 @@ def _bill_row(bill: Bill, detail_url: _PkUrl, pdf_url: _PkUrl) -> str:
     waba = bill.whatsapp_business_account
     waba_html = f'<span class="app-key">WABA {_escape(waba)}</span>' if waba else ""
     number = _escape(bill.number)
+    credit_html = ""
+    if bill.credited_amount:
+        credited = _escape(format_money(bill.credited_amount, bill.currency))
+        due = _escape(format_money(bill.amount_due, bill.currency))
+        credit_html = f' <span class="cell-note">Credited {credited} · due {due}</span>'
     return _BILL_ROW.format(
         _escape(bill.product.name),
         _escape(bill.application.name),
@@ -125,6 +130,7 @@ def _bill_row(bill: Bill, detail_url: _PkUrl, pdf_url: _PkUrl) -> str:
         _escape(bill.get_status_display()),
         _escape(format_money(bill.overdraft_amount, bill.currency)),
         _escape(bill.currency),
+        credit_html,
         _escape(detail_url(bill.pk)),
         number,
         _escape(pdf_url(bill.pk)),

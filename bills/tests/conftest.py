@@ -12,7 +12,7 @@ from bills import summaries
 from bills.audit import audit_record
 from bills.demo import ensure_prices
 from bills.models import Application, AuditEvent, Membership, Order, Organization, Product
-from bills.services import LineItem, bill_issue, order_place
+from bills.services import LineItem, bill_issue, credit_note_issue, order_place
 
 PASSWORD = "correct-horse-battery-staple"
 CHROMIUM = "/usr/bin/chromium"
@@ -174,9 +174,13 @@ def site(bill, member, other_organization, admin_user, products):
         amount=Decimal("100.00"),
         ordered_by=member,
     )
+    credit_note = credit_note_issue(
+        bill=bill, amount=Decimal("10.00"), reason="Duplicate sends", issued_by=admin_user
+    )
     return {
         "bill": bill,
         "order": order,
+        "credit_note": credit_note,
         "product": products["sms"],
         "organization": bill.organization,
         "admin": admin_user,

@@ -54,6 +54,9 @@ def sampler(*, bill, order, product, user) -> Callable[[str, str], Any]:
     """Fills URL parameters with these objects' ids (and any admin object's)."""
 
     def sample(url_name: str, parameter: str):
+        if parameter == "note_pk":
+            # The first credit note of `bill` (the `site` fixture issues one).
+            return bill.credit_notes.order_by("pk").values_list("pk", flat=True).first() or 0
         if parameter == "pk" and url_name.startswith("bills:order"):
             return order.pk
         if parameter == "pk":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.contrib.auth import get_user_model
 
@@ -31,7 +33,7 @@ def test_it_refuses_to_change_money_by_post(staff_client, bill):
     )
 
     bill.refresh_from_db()
-    assert str(bill.consumption_amount) == "150.00"
+    assert bill.consumption_amount == Decimal("150.00")
 
 
 def test_it_clears_bills_with_the_explicit_action(staff_client, make_bill, application):

@@ -70,6 +70,7 @@ def test_it_shows_every_field_of_the_bill(member_client, make_bill, whatsapp_app
         "Service usage": "1,000 conversations",
         "Consumption amount": "25.00 USD",
         "Overdraft amount": "0.00 USD",
+        "Amount due": "0.00 USD",
         "Currency": "USD",
         "Legal name": "Acme Ltd.",
         "Tax ID": "TAX-ACME",

@@ -253,6 +253,7 @@ def test_the_summary_is_exact_to_the_cent_over_many_awkward_amounts(
         pending_count=1334,
         pending=pending,
         overdraft=overdraft,
+        credited=Decimal(0),
     )
     assert bills.filter(product=products["sms"]).summary() == BillSummary(
         count=2332,
@@ -260,6 +261,7 @@ def test_the_summary_is_exact_to_the_cent_over_many_awkward_amounts(
         pending_count=1333,
         pending=Decimal("196.57"),
         overdraft=Decimal("123.31"),
+        credited=Decimal(0),
     )
     assert summary(member_client.get("/bills/")) == {
         "Bills": "2,334",

@@ -12,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from bills.models import Application, Bill, Organization, Product
-from bills.services import bill_clear
+from bills.services import bill_clear, credit_note_issue
 from bills.tests.html import app_keys, bill_rows, summary, visible_text
 from bills.tests.test_bill_list import bulk_bills
 
@@ -97,30 +97,34 @@ def test_the_cached_summary_stays_exact_to_the_cent(member_client, application, 
 
 
 def test_every_kind_of_write_to_bills_raises_the_version(
-    organization, other_organization, application, products, bill
+    organization, other_organization, application, products, bill, make_bill, admin_user
 ):
     # The triggers must catch writers that bypass Model.save: bulk_create,
-    # QuerySet.update, raw SQL and delete.
+    # QuerySet.update, raw SQL, and a credit note (whose own trigger credits the bill).
+    # Issued bills are never deleted (test_immutable).
     seen = version(organization)
     bulk_bills(application, products["sms"], [("1.00", "0.00", "pending")])
     assert version(organization) > seen
 
     seen = version(organization)
-    Bill.objects.filter(pk=bill.pk).update(consumption_amount=Decimal("151.00"))
+    Bill.objects.filter(pk=bill.pk).update(
+        status=Bill.Status.CLEARED, cleared_at=dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+    )
     assert version(organization) > seen
 
+    pending = make_bill(application, cycle="2026-08")
     seen = version(organization)
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE bills_bill SET status = 'cleared', cleared_at = %s WHERE id = %s",
-            [dt.datetime(2026, 11, 1, tzinfo=dt.UTC), bill.pk],
+            [dt.datetime(2026, 11, 1, tzinfo=dt.UTC), pending.pk],
         )
     assert version(organization) > seen
 
     seen, other = version(organization), version(other_organization)
-    Bill.objects.filter(product=products["sms"]).delete()
+    credit_note_issue(bill=bill, amount=Decimal("1.00"), reason="Goodwill", issued_by=admin_user)
     assert version(organization) > seen
-    assert version(other_organization) == other  # only the bills' own organization
+    assert version(other_organization) == other  # only the bill's own organization
 
 
 def test_saving_an_organization_never_writes_back_an_old_version(

@@ -162,7 +162,7 @@ def test_it_requires_the_service_agreement(member_client, prices):
         ("NaN", "Enter a number."),
         ("Infinity", "Enter a number."),
         ("1.005", "Ensure that there are no more than 2 decimal places."),
-        ("1" * 17, "Ensure that there are no more than 16 digits in total."),
+        ("1" * 18, "Ensure that there are no more than 17 digits in total."),
         ("1\x00", "Enter a number."),
     ],
 )

@@ -164,6 +164,7 @@ class Command(BaseCommand):
             service_usage=sum(line.quantity for line in lines),
             consumption_amount=consumption,
             overdraft_amount=overdraft,
+            line_count=len(lines),
             currency=currency,
             status=Bill.Status.CLEARED if cleared else Bill.Status.PENDING,
             bill_date=bill_date,
