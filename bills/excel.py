@@ -66,6 +66,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("Currency", "currency", TEXT, CENTRE),
     Column("Payment Status", "payment_status", TEXT),
     Column("Overdraft Amount", "overdraft_amount", MONEY),
+    # What credit notes have taken off the bill so far (DESIGN.md, "Credit notes").
+    Column("Credited Amount", "credited_amount", MONEY),
     Column("Bill Date", "bill_date", DATE, CENTRE),
 )
 HEADERS = tuple(column.header for column in COLUMNS)
@@ -114,10 +116,9 @@ class TooManyRows(Exception):
 
 
 def money_amount(value: Decimal, currency: str) -> Decimal:
-    """The amount with exactly its currency's decimals (`bills.money`'s rounding), so
+    """The amount with exactly its currency's decimals (`bills.money.round_money`), so
     `f"{amount:f}"` is what every cell, total and audit row shows: 551.32, 1500, 1.234."""
-    places = currency_decimals(currency)
-    return round_money(value, currency).quantize(Decimal(1).scaleb(-places))
+    return round_money(value, currency)
 
 
 @dataclass
@@ -150,6 +151,10 @@ class ExportSummary:
     @property
     def overdraft(self) -> dict[str, Decimal]:
         return self.totals["Overdraft Amount"]
+
+    @property
+    def credited(self) -> dict[str, Decimal]:
+        return self.totals["Credited Amount"]
 
 
 def _at_minor_units(row: Sequence) -> list:

@@ -439,6 +439,7 @@ def _bill_export(request: HttpRequest, file_format: str) -> HttpResponse:
             "rows": summary.rows,
             "consumption": summary.consumption,
             "overdraft": summary.overdraft,
+            "credited": summary.credited,
         },
     )
     today = timezone.localdate(timezone=zoneinfo.ZoneInfo(organization.time_zone))

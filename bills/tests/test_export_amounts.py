@@ -111,6 +111,7 @@ def row(amount: Decimal, currency: str) -> tuple:
         "Service Usage": 1,
         "Consumption Amount": amount,
         "Overdraft Amount": amount,
+        "Credited Amount": amount,
         "Currency": currency,
         "Bill Date": dt.date(2026, 11, 3),
     }
