@@ -3,7 +3,8 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:55432/bench \\
         .venv/bin/python bench/bench_bill_list.py [--repeat 30] [--explain] [--fresh-content]
 
-Needs `manage.py migrate` and `manage.py seed_large` on that database first. Requests go
+Needs `manage.py migrate` and `manage.py seed_large` on that database first (`--smoke`
+makes its own tiny one: what pytest runs). Requests go
 through Django's test client in this process (middleware, session, filter, queries,
 template: everything but the network), logged in as the seed's `bench` user, whose
 organization holds 100,000 of the 1,000,000 bills. DEBUG is off, as in production.
@@ -25,6 +26,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import smoke  # noqa: E402
+
+if smoke.requested():
+    smoke.tiny_database("bill-list")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "billing_console.settings")
 os.environ.setdefault("DEBUG", "0")
 os.environ.setdefault("SECRET_KEY", "bench-only-not-a-secret")
@@ -159,7 +164,14 @@ def main() -> None:
         action="store_true",
         help="empty the page cache before every request (the totals stay cached)",
     )
+    parser.add_argument(
+        smoke.FLAG,
+        action="store_true",
+        help="2 requests a scenario on a throw-away SQLite database: does it still run?",
+    )
     options = parser.parse_args()
+    if options.smoke:
+        options.repeat, options.warmup = 2, 1
 
     call_command("collectstatic", interactive=False, verbosity=0)
     organization = Organization.objects.get(slug=BIG_ORGANIZATION)

@@ -1,6 +1,7 @@
 """Benchmark Export Data: the .xlsx view against bare openpyxl on the same rows.
 
-Run by hand (not collected by pytest) on a database loaded with `manage.py seed_large`:
+Run by hand (pytest runs only `--smoke`, at a tiny size) on a database loaded with
+`manage.py seed_large`:
 
     DATABASE_URL=postgres://postgres@127.0.0.1:55432/bench .venv/bin/python bench/bench_export.py
     DATABASE_URL=sqlite:////tmp/issue5-bench.sqlite3 .venv/bin/python bench/bench_export.py
@@ -42,6 +43,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import smoke
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = ("view-xlsx", "bare-stream", "bare-write", "view-csv")
@@ -109,15 +112,15 @@ def query_rows(username: str, query: str):
     from django.test import RequestFactory
 
     from bills.filters import bill_filter
-    from bills.middleware import current_organization
-    from bills.views import _export_rows
+    from bills.middleware import current_organization, user_organizations
+    from bills.selectors import export_rows
 
     request = RequestFactory().get("/bills/export.xlsx", QueryDict(query))
     request.user, request.session = user(username), {}
-    request.organization = current_organization(request)
+    request.organization = current_organization(request, user_organizations(request))
     filterset = bill_filter(request.GET, request)
     assert filterset.is_valid(), filterset.errors
-    return _export_rows(filterset.qs)
+    return export_rows(filterset.qs)
 
 
 def bare_openpyxl(rows) -> int:
@@ -195,7 +198,15 @@ def main() -> None:
     parser.add_argument("--cases", nargs="+", default=list(CASES), choices=CASES)
     parser.add_argument("--case", help=argparse.SUPPRESS)
     parser.add_argument("--query", help=argparse.SUPPRESS)
+    parser.add_argument(
+        smoke.FLAG,
+        action="store_true",
+        help="100 bills, one run, on a throw-away SQLite database: does it still run?",
+    )
     args = parser.parse_args()
+    if args.smoke and not args.case:
+        smoke.tiny_database("export")
+        args.rows, args.repeat = [100], 1
     if args.case:
         print(json.dumps(run_case(args.case, args.username, args.query)))
         return

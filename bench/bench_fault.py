@@ -2,6 +2,7 @@
 
     scripts/bench fault                  # about a minute, most of it setting up
     scripts/bench fault --bills 50000 --export-url '/bills/export/?format=xlsx'
+    scripts/bench fault --smoke          # 6 s of load on 100 bills (what pytest runs)
 
 Never touches a shared server: it initialises a private PostgreSQL 15 in a temporary
 directory (as the postgres user, on a free loopback port), migrates it, loads the demo
@@ -38,6 +39,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import smoke  # noqa: E402
 from console_server import HOST, OUT, free_port, manage, running_console, wrk  # noqa: E402
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -156,7 +158,15 @@ def main() -> None:
         default=0,
         help="load N bills with seed_large (user bench) instead of the demo data (user alice)",
     )
+    parser.add_argument(
+        smoke.FLAG,
+        action="store_true",
+        help="100 bills, 6 s of load with a 1.5 s outage, 2 connections: does it still run?",
+    )
     args = parser.parse_args()
+    if args.smoke:
+        args.bills, args.duration, args.connections = 100, 6, 2
+        args.stop_at, args.start_at = 2.0, 3.5
     if os.geteuid() != 0:
         raise SystemExit("Run as root: the private PostgreSQL runs as the postgres user.")
 

@@ -3,6 +3,7 @@
     scripts/bench load                       # against the shared `bench` database
     BENCH_DATABASE_URL=postgres://... scripts/bench load --duration 15
     scripts/bench load --url download=/bills/123/pdf/   # add a scenario
+    scripts/bench load --smoke               # tiny, on a throw-away SQLite (what pytest runs)
 
 Starts the console the way production does (DEBUG=0, gunicorn.conf.py, whitenoise,
 collectstatic into a temp dir) on 127.0.0.1, logs in as the seed_large user `bench`
@@ -29,6 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import smoke  # noqa: E402
 from console_server import OUT, manage, running_console, wrk  # noqa: E402
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:55432/bench"
@@ -69,7 +71,15 @@ def main() -> None:
     parser.add_argument(
         "--url", action="append", default=[], metavar="NAME=PATH", help="another scenario"
     )
+    parser.add_argument(
+        smoke.FLAG,
+        action="store_true",
+        help="1 s a scenario, one worker, on a throw-away SQLite database: does it still run?",
+    )
     args = parser.parse_args()
+    if args.smoke:
+        args.database_url = smoke.tiny_database("load")
+        args.duration, args.warmup, args.connections, args.workers = 1, 0, 4, 1
 
     gunicorn = {}
     if args.workers:

@@ -7,6 +7,7 @@ Run by hand against a throw-away database (it adds an organization with N orders
         .venv/bin/python bench/bench_orders.py --orders 200000
 
 Prints the median wall time of each request over --repeat runs, and its query count.
+`--smoke` runs it at a tiny size on a throw-away SQLite database (what pytest runs).
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import smoke  # noqa: E402
+
+if smoke.requested():
+    smoke.tiny_database("orders", seed=False)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "billing_console.settings")
 
 import django  # noqa: E402
@@ -90,7 +95,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--orders", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument(
+        smoke.FLAG,
+        action="store_true",
+        help="200 orders, one request each, on a throw-away SQLite database: does it run?",
+    )
     args = parser.parse_args()
+    if args.smoke:
+        args.orders, args.repeat = 200, 1
     organization, user = build(args.orders)
     product = organization.orders.values_list("product_id", flat=True).first()
     client = Client(HTTP_HOST="localhost")

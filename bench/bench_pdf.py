@@ -3,6 +3,7 @@
 Run by hand (pytest does not collect it):
 
     .venv/bin/python bench/bench_pdf.py              # SQLite in a temporary directory
+    .venv/bin/python bench/bench_pdf.py --smoke      # one render each (what pytest runs)
     .venv/bin/python bench/bench_pdf.py --fonts      # also: what each fallback font costs
     DATABASE_URL=postgres://postgres@127.0.0.1:55432/bench_issue4 \
         .venv/bin/python bench/bench_pdf.py
@@ -36,12 +37,16 @@ from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+import smoke  # noqa: E402
+
 # A render runs in a child process, and multiprocessing runs this script again in each
 # child (without its __main__ block): the children reuse the directory rather than each
 # making one of their own.
 WORKDIR = os.environ.get("BENCH_PDF_WORKDIR") or tempfile.mkdtemp(prefix="bench-pdf-")
 os.environ["BENCH_PDF_WORKDIR"] = WORKDIR
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "billing_console.settings")
+if smoke.requested():
+    smoke.tiny_database("pdf", seed=False)
 os.environ.setdefault("DATABASE_URL", f"sqlite:///{WORKDIR}/bench.sqlite3")
 os.environ["BILL_PDF_CACHE_DIR"] = f"{WORKDIR}/bill-pdfs"
 
@@ -384,7 +389,14 @@ def main() -> None:
         metavar="RUNS",
         help="also time the largest bills the entry caps allow (default: one render each)",
     )
+    parser.add_argument(
+        smoke.FLAG,
+        action="store_true",
+        help="one render each, on a throw-away SQLite database: does it still run?",
+    )
     args = parser.parse_args()
+    if args.smoke:
+        args.runs = 1
 
     client, bills = set_up(suffix=f"{os.getpid()}")
     browser = Browser(client)

@@ -1,8 +1,13 @@
 """Bills as a spreadsheet: an .xlsx (openpyxl, write-only) and its CSV twin.
 
-Knows nothing of requests or the database: both writers take rows (tuples in
-`COLUMNS` order, as `bills.views` reads them with `values_list`) and write bytes to a
-binary file object, one row at a time, so memory stays flat at any row count.
+`COLUMNS` declares the export once: each column's header, the Bill field it reads and its
+format. `bills.selectors.export_rows` reads those fields; both writers take its rows
+(tuples in `COLUMNS` order) and write bytes to a binary file object, one row at a time, so
+memory stays flat at any row count. Nothing here knows of requests or the database.
+
+Money never passes through float: openpyxl writes a number cell's value with "%.16g",
+which turns Decimal("551.32") into 551.3200000000001, so a money cell holds the amount's
+own decimal text (see `_XlsxRows.money`).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import csv
 import datetime as dt
 import io
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -26,7 +32,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.worksheet.worksheet import Worksheet
 
-from .money import CURRENCY_DECIMALS, currency_decimals
+from .money import CURRENCY_DECIMALS, currency_decimals, round_money
 
 TEXT, MONTH, DATE, QUANTITY, MONEY = "text", "month", "date", "quantity", "money"
 # Dates centred and units indented: flush against a right-aligned number, "2026-10SMS"
@@ -37,32 +43,38 @@ INDENT = Alignment(horizontal="left", indent=1)
 
 @dataclass(frozen=True)
 class Column:
+    """One column of the export: its header, the Bill field it reads, its format."""
+
     header: str
+    field: str  # a values_list() path from Bill, or an annotation of bills.selectors
     kind: str
     alignment: Alignment | None = None
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column("Bill Number", TEXT),
-    Column("Billing Cycle", MONTH, CENTRE),
-    Column("Product", TEXT),
-    Column("Organization", TEXT),
-    Column("WhatsApp Business Account", TEXT),
-    Column("AppKey", TEXT),
-    Column("Application ID", TEXT),
-    Column("Application Name", TEXT),
-    Column("Service Usage", QUANTITY),
-    Column("Usage Unit", TEXT, INDENT),
-    Column("Consumption Amount", MONEY),
-    Column("Currency", TEXT, CENTRE),
-    Column("Payment Status", TEXT),
-    Column("Overdraft Amount", MONEY),
-    Column("Bill Date", DATE, CENTRE),
+    Column("Bill Number", "number", TEXT),
+    Column("Billing Cycle", "billing_cycle", MONTH, CENTRE),
+    Column("Product", "product__name", TEXT),
+    Column("Organization", "organization__name", TEXT),
+    Column("WhatsApp Business Account", "whatsapp_business_account", TEXT),
+    Column("AppKey", "application__app_key", TEXT),
+    Column("Application ID", "application__app_id", TEXT),
+    Column("Application Name", "application__name", TEXT),
+    Column("Service Usage", "service_usage", QUANTITY),
+    Column("Usage Unit", "product__usage_unit", TEXT, INDENT),
+    Column("Consumption Amount", "consumption_amount", MONEY),
+    Column("Currency", "currency", TEXT, CENTRE),
+    Column("Payment Status", "payment_status", TEXT),
+    Column("Overdraft Amount", "overdraft_amount", MONEY),
+    # What credit notes have taken off the bill so far (DESIGN.md, "Credit notes").
+    Column("Credited Amount", "credited_amount", MONEY),
+    Column("Bill Date", "bill_date", DATE, CENTRE),
 )
 HEADERS = tuple(column.header for column in COLUMNS)
+FIELDS = tuple(column.field for column in COLUMNS)
 CURRENCY = HEADERS.index("Currency")
-CONSUMPTION = HEADERS.index("Consumption Amount")
-OVERDRAFT = HEADERS.index("Overdraft Amount")
+# The money columns, summed per currency in the totals row and the audit trail.
+MONEY_COLUMNS = tuple(index for index, column in enumerate(COLUMNS) if column.kind == MONEY)
 
 # One sheet holds 1,048,576 rows; the header, a blank line and one totals row per
 # currency take some of them.
@@ -81,42 +93,130 @@ TEXT_CACHE_SIZE = 512
 # openpyxl's default font (Calibri 11), bold; a Font without a name shows in a serif.
 BOLD = Font(name="Calibri", family=2, size=11, bold=True, scheme="minor")
 
-# XML 1.0 cannot hold these (openpyxl raises IllegalCharacterError); tab, LF and CR can.
-_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# XML 1.0 cannot hold these (openpyxl raises IllegalCharacterError, and a lone surrogate
+# cannot even be encoded); tab, LF and CR can.
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 # OWASP CSV injection: a cell starting with one of these may run as a formula.
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
+FORMULA_TRIGGERS = ("=", "+", "-", "@")
+# Characters that start a formula whatever follows them (OWASP lists tab and CR).
+_LINE_CONTROLS = frozenset("\t\r\n")
+# Lookalikes NFKC does not fold into a trigger: MINUS SIGN, and the dashes a word
+# processor types for "-" (Excel and LibreOffice read some of them as a minus).
+_MINUS_LOOKALIKES = frozenset("\u2212\u2010\u2011\u2012\u2013\u2014\u2015\ufe58")
+# What a spreadsheet may skip before it looks for "=": spaces of every kind (no-break,
+# ideographic, ...), invisible format characters (BOM, zero-width, bidi marks), controls.
+_SKIPPED_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf"})
+# A cell holds at most 32,767 characters, counted as Excel does, in UTF-16 code units.
+CELL_MAX_CHARS = 32_767
+CUT_MARKER = "\u2026"  # "…": a cut shows, instead of Excel or openpyxl cutting silently
 
 
 class TooManyRows(Exception):
     """The rows do not fit in one Excel sheet."""
 
 
+def money_amount(value: Decimal, currency: str) -> Decimal:
+    """The amount with exactly its currency's decimals (`bills.money.round_money`), so
+    `f"{amount:f}"` is what every cell, total and audit row shows: 551.32, 1500, 1.234."""
+    return round_money(value, currency)
+
+
 @dataclass
 class ExportSummary:
-    """What an export holds: the number of bills and, per currency, the two sums."""
+    """What an export holds: the number of bills and, per currency, each money column's sum."""
 
     rows: int = 0
-    consumption: dict[str, Decimal] = field(default_factory=dict)
-    overdraft: dict[str, Decimal] = field(default_factory=dict)
+    # Header of a money column -> currency -> sum, at the currency's decimals.
+    totals: dict[str, dict[str, Decimal]] = field(
+        default_factory=lambda: {COLUMNS[index].header: {} for index in MONEY_COLUMNS}
+    )
 
     def add(self, row: Sequence) -> None:
+        """Count a row whose amounts are already `money_amount`s (see `_at_minor_units`)."""
         currency = row[CURRENCY]
         self.rows += 1
-        self.consumption[currency] = self.consumption.get(currency, 0) + row[CONSUMPTION]
-        self.overdraft[currency] = self.overdraft.get(currency, 0) + row[OVERDRAFT]
+        for index in MONEY_COLUMNS:
+            if row[index] is not None:
+                sums = self.totals[COLUMNS[index].header]
+                sums[currency] = sums.get(currency, 0) + row[index]
+
+    @property
+    def currencies(self) -> list[str]:
+        return sorted({currency for sums in self.totals.values() for currency in sums})
+
+    @property
+    def consumption(self) -> dict[str, Decimal]:
+        return self.totals["Consumption Amount"]
+
+    @property
+    def overdraft(self) -> dict[str, Decimal]:
+        return self.totals["Overdraft Amount"]
+
+    @property
+    def credited(self) -> dict[str, Decimal]:
+        return self.totals["Credited Amount"]
+
+
+def _at_minor_units(row: Sequence) -> list:
+    """The row with each amount made a `money_amount`, once for the cell and the totals."""
+    row = list(row)
+    for index in MONEY_COLUMNS:
+        if row[index] is not None:
+            row[index] = money_amount(row[index], row[CURRENCY])
+    return row
+
+
+def _skipped(char: str) -> bool:
+    return char.isspace() or unicodedata.category(char) in _SKIPPED_CATEGORIES
+
+
+def _starts_a_formula(value: str) -> bool:
+    """Whether the first character that shows is a formula trigger or looks like one."""
+    first = value[:1]
+    if first.isalnum() and first.isascii():  # most text: decided by its first character
+        return False
+    for char in value:
+        if char in _LINE_CONTROLS:
+            return True
+        if _skipped(char):
+            continue
+        # NFKC folds the full-width and small forms (＝＋－＠, ﹦﹢﹣﹫) into ASCII.
+        folded = unicodedata.normalize("NFKC", char)
+        return folded.startswith(FORMULA_TRIGGERS) or char in _MINUS_LOOKALIKES
+    return False
+
+
+def cell_length(value: str) -> int:
+    """The length Excel counts: UTF-16 code units (an emoji counts two)."""
+    return len(value) + sum(1 for char in value if ord(char) > 0xFFFF)
+
+
+def _cut_to_fit(value: str) -> str:
+    if cell_length(value) <= CELL_MAX_CHARS:
+        return value
+    room = CELL_MAX_CHARS - len(CUT_MARKER)
+    used = 0
+    for end, char in enumerate(value):
+        used += 2 if ord(char) > 0xFFFF else 1
+        if used > room:
+            return value[:end] + CUT_MARKER
+    return value
 
 
 def safe_text(value: str) -> str:
-    """Text that a spreadsheet shows as text, never runs, and that XML can hold.
+    """Text that a spreadsheet shows as text, never runs, that XML can hold, and that fits
+    in one cell.
 
-    XML-illegal control characters are dropped; a value that would start with a formula
-    trigger (after leading spaces) gets a leading apostrophe, as OWASP advises, and so
-    does an error literal such as #N/A, which Excel (and openpyxl) would not keep as text.
+    XML-illegal characters are dropped. A value whose first visible character is a formula
+    trigger or a lookalike of one (after any spaces, BOM or zero-width characters), or
+    that is an error literal such as #N/A, which Excel and openpyxl would not keep as text,
+    gets a leading apostrophe, as OWASP advises. Text longer than a cell holds is cut and
+    ends with "…", so the cut shows.
     """
     value = _XML_ILLEGAL.sub("", value)
-    if value.lstrip(" ").startswith(FORMULA_TRIGGERS) or value in ERROR_CODES:
-        return "'" + value
-    return value
+    if _starts_a_formula(value) or value in ERROR_CODES:
+        value = "'" + value
+    return _cut_to_fit(value) if len(value) > CELL_MAX_CHARS // 2 else value
 
 
 def naive_in(value: dt.date, time_zone: dt.tzinfo) -> dt.date:
@@ -217,8 +317,21 @@ class _XlsxRows:
             self.money_styles[currency] = style
         return style
 
+    @staticmethod
+    def money(cell: WriteOnlyCell, amount: Decimal) -> WriteOnlyCell:
+        """A `money_amount`'s decimal text in a number cell: `<v>551.32</v>` in the sheet's XML.
+
+        Given the Decimal itself, openpyxl would write float("%.16g") noise. A number
+        cell's value is written as it is when it is already text, so the cell gets the
+        text and is then marked a number (`data_type`, an attribute openpyxl documents).
+        """
+        cell.value = f"{amount:f}"
+        cell.data_type = "n"
+        return cell
+
     def row(self, values: Sequence) -> list:
-        money_style = self.money_style(values[CURRENCY])
+        currency = values[CURRENCY]
+        money_style = self.money_style(currency)
         cells = []
         for (kind, cell, known), value in zip(self.columns, values, strict=True):
             if kind == TEXT:
@@ -231,17 +344,18 @@ class _XlsxRows:
                     safe = safe_text(value)
                     if len(known) < TEXT_CACHE_SIZE:
                         known[value] = safe
-                if cell is None:
-                    cells.append(safe)
+                if cell is None or not safe:  # "" when only XML-illegal characters were left
+                    cells.append(safe or None)
                 else:
                     cell.value = safe
                     cells.append(cell)
             elif value is None:
                 cells.append(None)
+            elif kind == MONEY:
+                cell._style = money_style
+                cells.append(self.money(cell, value))
             else:
-                if kind == MONEY:
-                    cell._style = money_style
-                elif kind in (MONTH, DATE):
+                if kind in (MONTH, DATE):
                     value = naive_in(value, self.time_zone)
                 cell.value = value
                 cells.append(cell)
@@ -288,6 +402,7 @@ def write_bills_xlsx(
         for values in chain(sample, rows):
             if summary.rows >= max_rows:
                 raise TooManyRows(f"more than {max_rows:,} bills do not fit in one sheet")
+            values = _at_minor_units(values)
             ws.append(cells.row(values))
             summary.add(values)
         last_row = summary.rows + 1
@@ -295,13 +410,15 @@ def write_bills_xlsx(
         if summary.rows:
             # A blank line keeps the totals out of the data's region (sorting, pivots).
             ws.append([])
-        for currency in sorted(summary.consumption):
+        for currency in summary.currencies:
             total = [None] * len(COLUMNS)
-            money = money_format(currency)
             total[0] = _cell(ws, "Total", font=BOLD)
-            total[CONSUMPTION] = _cell(ws, summary.consumption[currency], money, font=BOLD)
             total[CURRENCY] = _cell(ws, safe_text(currency), font=BOLD, alignment=CENTRE)
-            total[OVERDRAFT] = _cell(ws, summary.overdraft[currency], money, font=BOLD)
+            for index in MONEY_COLUMNS:
+                amount = summary.totals[COLUMNS[index].header].get(currency)
+                if amount is not None:
+                    cell = _cell(ws, number_format=money_format(currency), font=BOLD)
+                    total[index] = cells.money(cell, amount)
             ws.append(total)
         _describe(wb, organization, filter_description, summary)
         wb.save(fileobj)
@@ -345,18 +462,25 @@ def write_bills_csv(
     writer = csv.writer(text, quoting=csv.QUOTE_NONNUMERIC)
     writer.writerow(HEADERS)
     summary = ExportSummary()
-    exponents = {code: Decimal(1).scaleb(-places) for code, places in CURRENCY_DECIMALS.items()}
+    # Per column, safe_text() of the values seen, for those that repeat (as in the xlsx).
+    known: list[dict[str, str]] = [{} for _ in COLUMNS]
     for values in rows:
-        exponent = exponents.get(values[CURRENCY]) or Decimal("0.01")
+        values = _at_minor_units(values)
         out = []
-        for column, value in zip(COLUMNS, values, strict=True):
+        for column, value, seen in zip(COLUMNS, values, known, strict=True):
             kind = column.kind
             if value is None:
                 out.append("")
             elif kind == TEXT:
-                out.append(safe_text(value))
+                safe = seen.get(value)
+                if safe is None:
+                    safe = safe_text(value)
+                    if len(seen) < TEXT_CACHE_SIZE:
+                        seen[value] = safe
+                out.append(safe)
             elif kind == MONEY:
-                out.append(value.quantize(exponent))
+                # A Decimal, so QUOTE_NONNUMERIC leaves it unquoted: Excel reads a number.
+                out.append(value)
             elif kind == QUANTITY:
                 out.append(value)
             else:

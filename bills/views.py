@@ -14,7 +14,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import InterfaceError, OperationalError
-from django.db.models import Case, CharField, F, Prefetch, QuerySet, Value, When
+from django.db.models import Prefetch, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
@@ -40,6 +40,7 @@ from .pdf import (
     render_bill_pdf,
     render_credit_note_pdf,
 )
+from .selectors import export_rows
 from .services import (
     InvalidTransition,
     UnpaidOrderExists,
@@ -366,40 +367,7 @@ def _is_database_unavailable(exception: BaseException | None) -> bool:
 # The Bills page's filter as a download. The same FilterSet and query string as the list,
 # so a file holds exactly the bills the screen selects, in the list's order.
 
-# values_list() fields in excel.COLUMNS order; "payment_status" is annotated below.
-EXPORT_FIELDS = (
-    "number",
-    "billing_cycle",
-    "product__name",
-    "organization__name",
-    "whatsapp_business_account",
-    "application__app_key",
-    "application__app_id",
-    "application__name",
-    "service_usage",
-    "product__usage_unit",
-    "consumption_amount",
-    "currency",
-    "payment_status",
-    "overdraft_amount",
-    "bill_date",
-)
-EXPORT_CHUNK_SIZE = 2000
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _export_rows(bills: QuerySet[Bill]):
-    """Plain tuples straight from the database cursor, a chunk at a time."""
-    payment_status = Case(
-        *(When(status=value, then=Value(str(label))) for value, label in Bill.Status.choices),
-        default=F("status"),
-        output_field=CharField(),
-    )
-    return (
-        bills.annotate(payment_status=payment_status)
-        .values_list(*EXPORT_FIELDS)
-        .iterator(chunk_size=EXPORT_CHUNK_SIZE)
-    )
 
 
 def _describe_filter(filterset: BillFilter) -> str:
@@ -485,6 +453,7 @@ def _bill_export(request: HttpRequest, file_format: str) -> HttpResponse:
             "rows": summary.rows,
             "consumption": summary.consumption,
             "overdraft": summary.overdraft,
+            "credited": summary.credited,
         },
     )
     today = timezone.localdate(timezone=zoneinfo.ZoneInfo(organization.time_zone))
@@ -503,7 +472,7 @@ def _write_export(file_format: str, filterset: BillFilter, organization: Organiz
     disk, whatever happens to the request; FileResponse closes it once sent, or when the
     client goes away), and what it holds."""
     time_zone = zoneinfo.ZoneInfo(organization.time_zone)
-    rows = _export_rows(filterset.qs)
+    rows = export_rows(filterset.qs)
     output = tempfile.TemporaryFile(prefix="bills-export-")  # noqa: SIM115
     try:
         if file_format == "xlsx":

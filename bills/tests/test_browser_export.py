@@ -37,7 +37,7 @@ def test_a_user_exports_the_bills_to_be_paid_for_a_product(
     # Pending App Push bills only, newest cycle first, then a blank line and the totals.
     assert [row[0] for row in rows[1:3]] == [newer.number, older.number]
     assert {(row[2], row[12]) for row in rows[1:3]} == {("App Push", "Pending")}
-    assert rows[3] == (None,) * 15
+    assert rows[3] == (None,) * len(rows[0])
     assert (rows[4][0], rows[4][10], rows[4][13]) == ("Total", 300, 20)
     assert len(rows) == 5
     # The page stayed where it was, with its filter.

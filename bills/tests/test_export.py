@@ -21,7 +21,7 @@ from openpyxl.worksheet import _writer as openpyxl_writer
 from bills import excel, views
 from bills.filters import bill_filter
 from bills.models import Application, AuditEvent, Bill
-from bills.services import LineItem, bill_clear
+from bills.services import LineItem, bill_clear, credit_note_issue
 from bills.tests.conftest import make_organization, make_user
 
 HEADERS = [
@@ -39,6 +39,7 @@ HEADERS = [
     "Currency",
     "Payment Status",
     "Overdraft Amount",
+    "Credited Amount",
     "Bill Date",
 ]
 
@@ -152,16 +153,18 @@ def test_it_writes_every_column_of_a_known_bill(member_client, make_bill, whatsa
         "USD",
         "Pending",
         12.34,
+        0,
         dt.datetime(2026, 11, 3),
     ]
     # Identifiers stay text (no lost leading zeros, no 1.04858E+14); amounts and usage
     # are numbers; the dates are real dates.
-    assert [cell.data_type for cell in row] == list("sdssssssnsnssnd")
+    assert [cell.data_type for cell in row] == list("sdssssssnsnssnnd")
     formats = {HEADERS[i]: cell.number_format for i, cell in enumerate(row)}
     assert formats["Billing Cycle"] == "yyyy-mm"
     assert formats["Bill Date"] == "yyyy-mm-dd"
     assert formats["Service Usage"] == "#,##0"
     assert formats["Consumption Amount"] == formats["Overdraft Amount"] == "#,##0.00"
+    assert formats["Credited Amount"] == "#,##0.00"
 
 
 def test_a_currency_without_minor_units_has_no_decimals(client, make_bill, products):
@@ -176,7 +179,7 @@ def test_a_currency_without_minor_units_has_no_decimals(client, make_bill, produ
 
     assert ws["K2"].value == 1500  # 1500.015 rounded to whole yen
     assert ws["K2"].number_format == ws["N2"].number_format == "#,##0"
-    assert totals_rows(ws) == [("Total", *[None] * 9, 1500, "JPY", None, 0, None)]
+    assert totals_rows(ws) == [("Total", *[None] * 9, 1500, "JPY", None, 0, 0, None)]
 
 
 def shown(cell) -> str:
@@ -193,11 +196,11 @@ def test_the_header_is_bold_frozen_filtered_and_the_columns_fit(member_client, s
 
     assert all(cell.font.b and cell.font.name == "Calibri" for cell in ws[1])
     # Nothing sits flush against a right-aligned number: dates centred, units indented.
-    assert ws["B2"].alignment.horizontal == ws["O2"].alignment.horizontal == "center"
+    assert ws["B2"].alignment.horizontal == ws["P2"].alignment.horizontal == "center"
     assert ws["J2"].alignment.indent == 1
     assert ws.freeze_panes == "A2"
-    assert ws.auto_filter.ref == f"A1:O{len(several_bills) + 1}"
-    for letter, header in zip("ABCDEFGHIJKLMNO", HEADERS, strict=True):
+    assert ws.auto_filter.ref == f"A1:P{len(several_bills) + 1}"
+    for letter, header in zip("ABCDEFGHIJKLMNOP", HEADERS, strict=True):
         longest = max(len(shown(cell)) for cell in ws[letter][1 : len(several_bills) + 1])
         width = ws.column_dimensions[letter].width
         assert max(len(header), longest) < width <= excel.MAX_WIDTH, letter
@@ -266,6 +269,11 @@ FORMULAS = [
     "\t=1+1",
     "  =1+1",
     "#N/A",
+    # Lookalikes: full-width, and ASCII behind a BOM or a no-break space.
+    '＝HYPERLINK("http://evil.example/","Invoice")',
+    "＠SUM(1,1)",
+    "\ufeff=1+1",
+    "\u00a0+1+1",
 ]
 
 
@@ -384,10 +392,11 @@ def test_the_csv_twin_holds_the_same_rows_with_a_bom(member_client, several_bill
         "USD",
         "Pending",
         "0.23",
+        "0.00",
         "2026-11-03",
     ]
     # Text is quoted (OWASP), numbers are not, so Excel reads them as numbers.
-    assert ',1001,"conversations",25.13,"USD","Pending",0.23,"2026-11-03"' in body.decode()
+    assert ',1001,"conversations",25.13,"USD","Pending",0.23,0.00,"2026-11-03"' in body.decode()
 
 
 def test_an_export_too_big_for_one_sheet_is_refused(member_client, several_bills, monkeypatch):
@@ -420,6 +429,7 @@ def a_row(**changes) -> tuple:
         "Currency": "USD",
         "Payment Status": "Pending",
         "Overdraft Amount": Decimal("0.00"),
+        "Credited Amount": Decimal("0.00"),
         "Bill Date": dt.date(2026, 11, 3),
     }
     values.update((key.replace("_", " "), value) for key, value in changes.items())
@@ -482,7 +492,7 @@ def test_aware_datetimes_are_written_in_the_organizations_time_zone():
 
     excel.write_bills_xlsx([row], output, organization="Acme", time_zone=tokyo)
 
-    assert load_workbook(output)["Bills"]["O2"].value == dt.datetime(2026, 11, 1, 5, 30)
+    assert load_workbook(output)["Bills"]["P2"].value == dt.datetime(2026, 11, 1, 5, 30)
 
 
 def test_safe_text_neutralises_formulas_and_drops_illegal_characters():
@@ -521,6 +531,7 @@ def test_every_export_is_in_the_audit_trail(member_client, member, several_bills
         "rows": 2,
         "consumption": {"USD": "300.00"},
         "overdraft": {"USD": "10.00"},
+        "credited": {"USD": "0.00"},
     }
     assert csv_event.details["format"] == "csv"
     assert csv_event.details["rows"] == len(several_bills)
@@ -541,3 +552,29 @@ def test_an_anonymous_visitor_is_sent_to_log_in(client, bill):
 
     assert response.status_code == 302
     assert response["Location"].startswith("/login/")
+
+
+def test_credit_notes_show_in_the_credited_amount_column_and_its_totals(
+    member_client, make_bill, application, whatsapp_application, admin_user
+):
+    credited = make_bill(application, overdraft="100.00")  # 150.00 of push notifications
+    uncredited = make_bill(whatsapp_application, "2026-10", "whatsapp", lines=line(7, "1.00"))
+    twice = make_bill(application, "2026-09")
+    credit_note_issue(bill=credited, amount=Decimal("5.25"), reason="Outage", issued_by=admin_user)
+    credit_note_issue(bill=twice, amount=Decimal("0.10"), reason="Rounding", issued_by=admin_user)
+    credit_note_issue(bill=twice, amount=Decimal("0.01"), reason="Again", issued_by=admin_user)
+
+    ws = sheet(member_client, "sort=number")
+    csv_text = download(member_client, "sort=number", file_format="csv").getvalue()
+
+    column = HEADERS.index("Credited Amount")
+    assert HEADERS[column - 1] == "Overdraft Amount"
+    by_number = {row[0]: row[column] for row in bill_rows(ws)}
+    assert by_number == {credited.number: 5.25, twice.number: 0.11, uncredited.number: 0}
+    (total,) = totals_rows(ws)
+    assert total[column] == 5.36
+    rows = list(csv.reader(io.StringIO(csv_text.decode("utf-8-sig"))))
+    assert rows[0][column] == "Credited Amount"
+    assert {row[0]: row[column] for row in rows[1:]}[credited.number] == "5.25"
+    event = AuditEvent.objects.filter(action=AuditEvent.Action.BILLS_EXPORT).latest("pk")
+    assert event.details["credited"] == {"USD": "5.36"}
