@@ -7,6 +7,7 @@ DEBUG=0, SECRET_KEY, ALLOWED_HOSTS and DATABASE_URL; see the README.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
 from pathlib import Path
@@ -52,7 +53,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_filters",
     "axes",
+    "django_tasks_db",
     "bills",
+    "exports",
 ]
 
 MIDDLEWARE = [
@@ -129,6 +132,8 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+EXPORTS_DIR = Path(os.environ.get("EXPORTS_DIR", BASE_DIR / ".exports"))
+
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
@@ -137,6 +142,17 @@ STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 # need no collectstatic (tests/test_deploy.py checks the production storage).
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Export files (exports/): a private directory, never served by URL; the console's
+    # own view checks the organization and audits each download. EXPORTS_STORAGE_BACKEND
+    # and EXPORTS_STORAGE_OPTIONS (JSON) select another, e.g. an S3-compatible store
+    # through django-storages: see the README.
+    "exports": {
+        "BACKEND": os.environ.get(
+            "EXPORTS_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"
+        ),
+        "OPTIONS": json.loads(os.environ.get("EXPORTS_STORAGE_OPTIONS", "{}"))
+        or {"location": str(EXPORTS_DIR), "base_url": None, "directory_permissions_mode": 0o700},
+    },
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
@@ -276,3 +292,24 @@ LOGGING = {
 # (gunicorn.conf.py): a download that waits for another render of the same bill may take
 # twice this long.
 BILL_PDF_RENDER_SECONDS = float(os.environ.get("BILL_PDF_RENDER_SECONDS", "20"))
+
+# Background jobs (exports/): Django's tasks framework, queued in the database by
+# django-tasks-db and run by `manage.py db_worker` (scripts/worker; scripts/run starts one).
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default", "exports"],
+    }
+}
+EXPORTS_STORAGE_ALIAS = "exports"
+# A ready export's file is kept this long; `manage.py purge_exports` deletes it after.
+EXPORT_RETENTION = dt.timedelta(days=int(os.environ.get("EXPORT_RETENTION_DAYS", "7")))
+# A running export that reports no progress for this long has lost its worker.
+EXPORT_STALLED_SECONDS = int(os.environ.get("EXPORT_STALLED_SECONDS", "120"))
+# Queued or running exports one member may have at once.
+EXPORTS_ACTIVE_PER_USER = int(os.environ.get("EXPORTS_ACTIVE_PER_USER", "3"))
+# Export Data downloads at once up to this many bills, and queues a job beyond
+# (bench/bench_export.py: about 3 seconds of work each, see the README).
+EXPORT_INLINE_MAX_ROWS = {"xlsx": 20_000, "csv": 100_000}
+# The most bills one "Download Bills (ZIP)" holds.
+EXPORT_ZIP_MAX_BILLS = int(os.environ.get("EXPORT_ZIP_MAX_BILLS", "2000"))

@@ -13,6 +13,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("", include("bills.urls")),
+    path("", include("exports.urls")),
 ]
 
 # A database that is down answers 503 "try again" (bills.views.server_error).

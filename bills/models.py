@@ -841,6 +841,8 @@ class AuditEvent(ImmutableModel):
         CREDIT_NOTE_ISSUED = "credit_note_issued", "Credit note issued"
         CREDIT_NOTE_DOWNLOAD = "credit_note_download", "Download Credit Note"
         AUDIT_PURGED = "audit_purged", "Audit trail purged"
+        EXPORT_REQUESTED = "export_requested", "Export queued"
+        EXPORT_DOWNLOAD = "export_download", "Download Export"
 
     mutable_fields = frozenset({"actor"})
     what_to_do = "The audit trail is append-only."

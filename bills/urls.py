@@ -15,6 +15,7 @@ urlpatterns = [
     ),
     path("bills/export.xlsx", views.bill_export_xlsx, name="export_xlsx"),
     path("bills/export.csv", views.bill_export_csv, name="export_csv"),
+    path("bills/export.zip", views.bill_export_zip, name="export_zip"),
     path("market/", views.product_market, name="market"),
     path("market/<slug:code>/order/", views.product_order, name="product_order"),
     path("orders/", views.order_list, name="orders"),

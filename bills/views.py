@@ -23,7 +23,10 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.views import defaults
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_http_methods, require_POST
+
+from exports.models import Export
+from exports.services import TooManyExports, export_request
 
 from . import excel
 from .audit import audit_record
@@ -401,14 +404,107 @@ def _back_to_list(request: HttpRequest) -> HttpResponse:
     return redirect(reverse("bills:list") + (f"?{query}" if query else ""))
 
 
-@require_GET
+# A GET downloads a small selection at once. A large one, and every ZIP, is a background
+# job that only a POST queues: the GET shows a page whose button posts, with its CSRF
+# token (the buttons on the Bills page are links: that content is cached per organization
+# and holds no one's token).
+@require_http_methods(["GET", "POST"])
 def bill_export_xlsx(request: HttpRequest) -> HttpResponse:
     return _bill_export(request, "xlsx")
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 def bill_export_csv(request: HttpRequest) -> HttpResponse:
     return _bill_export(request, "csv")
+
+
+@require_http_methods(["GET", "POST"])
+def bill_export_zip(request: HttpRequest) -> HttpResponse:
+    """Download Bills (ZIP): every selected bill's PDF, made by a background job."""
+    filterset, response = _valid_export_filter(request)
+    if response is not None:
+        return response
+    count = filterset.qs.count()
+    if count > settings.EXPORT_ZIP_MAX_BILLS:
+        messages.error(
+            request,
+            f"Nothing was queued. This filter selects {count:,} bills; one ZIP holds at most "
+            f"{settings.EXPORT_ZIP_MAX_BILLS:,}. Narrow the filter, for example to one billing "
+            "cycle or one product.",
+        )
+        return _back_to_list(request)
+    if not count:
+        messages.error(request, "Nothing was queued: this filter selects no bills.")
+        return _back_to_list(request)
+    return _queue_export(request, Export.Format.ZIP, filterset, count)
+
+
+def _valid_export_filter(request: HttpRequest):
+    """The filter of an export request, or the response that refuses it."""
+    if request.organization is None:
+        raise Http404("No organization")
+    filterset = bill_filter(request.GET, request)
+    # Unbound (no query string at all) means every bill, as on the list.
+    if filterset.is_bound and not filterset.is_valid():
+        # Never a file from a silently widened filter: nothing, and the list's message.
+        messages.error(request, f"Nothing was exported. {_filter_errors(filterset)}")
+        return filterset, _back_to_list(request)
+    return filterset, None
+
+
+def _queue_export(request: HttpRequest, file_format: str, filterset, count: int):
+    """A POST queues the export and lands on the Exports page; a GET asks to confirm."""
+    if request.method != "POST":
+        context = {
+            "file_format": Export.Format(file_format),
+            "count": count,
+            "description": _describe_filter(filterset),
+            "action": request.get_full_path(),
+            "section": "bills",
+        }
+        return render(request, "exports/export_confirm.html", context)
+    try:
+        export, new = export_request(
+            organization=request.organization,
+            user=request.user,
+            file_format=file_format,
+            bills=filterset,
+            description=_describe_filter(filterset),
+            total=count,
+        )
+    except TooManyExports:
+        messages.error(
+            request,
+            f"You already have {settings.EXPORTS_ACTIVE_PER_USER} exports queued or running. "
+            "Wait for one to finish, or cancel one, then export again.",
+        )
+        return redirect("exports:list")
+    if new:
+        audit_record(
+            action=AuditEvent.Action.EXPORT_REQUESTED,
+            request=request,
+            obj=export,
+            details={
+                "format": file_format,
+                "filters": _audited_filters(filterset),
+                "rows": count,
+            },
+        )
+        messages.success(
+            request,
+            f"Your {export.get_file_format_display()} of {count:,} bills is being prepared. "
+            "It appears here when it is ready.",
+        )
+    else:
+        messages.info(request, "That export is already being prepared: it is the one below.")
+    return redirect("exports:list")
+
+
+def _audited_filters(filterset) -> dict:
+    return {
+        name: values if len(values) > 1 else values[0]
+        for name, values in filterset.as_query().lists()
+    }
 
 
 def _too_many_bills(request: HttpRequest, count: int | None = None) -> HttpResponse:
@@ -423,19 +519,15 @@ def _too_many_bills(request: HttpRequest, count: int | None = None) -> HttpRespo
 
 
 def _bill_export(request: HttpRequest, file_format: str) -> HttpResponse:
+    filterset, response = _valid_export_filter(request)
+    if response is not None:
+        return response
     organization = request.organization
-    if organization is None:
-        raise Http404("No organization")
-    filterset = bill_filter(request.GET, request)
-    # Unbound (no query string at all) means every bill, as on the list.
-    if filterset.is_bound and not filterset.is_valid():
-        # Never a file from a silently widened filter: nothing, and the list's message.
-        messages.error(request, f"Nothing was exported. {_filter_errors(filterset)}")
-        return _back_to_list(request)
-    if file_format == "xlsx":
-        count = filterset.qs.count()
-        if count > excel.MAX_XLSX_BILLS:
-            return _too_many_bills(request, count)
+    count = filterset.qs.count()
+    if file_format == "xlsx" and count > excel.MAX_XLSX_BILLS:
+        return _too_many_bills(request, count)
+    if count > settings.EXPORT_INLINE_MAX_ROWS[file_format]:
+        return _queue_export(request, file_format, filterset, count)
     try:
         output, summary = _write_export(file_format, filterset, organization)
     except excel.TooManyRows:
@@ -446,10 +538,7 @@ def _bill_export(request: HttpRequest, file_format: str) -> HttpResponse:
         action=AuditEvent.Action.BILLS_EXPORT,
         details={
             "format": file_format,
-            "filters": {
-                name: values if len(values) > 1 else values[0]
-                for name, values in filterset.as_query().lists()
-            },
+            "filters": _audited_filters(filterset),
             "rows": summary.rows,
             "consumption": summary.consumption,
             "overdraft": summary.overdraft,

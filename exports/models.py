@@ -1,0 +1,142 @@
+"""An export: a file a member asked for, made by a background job (exports.tasks).
+
+See shared/DESIGN.md ("Exports"): queued -> running (rows or bills done of the total) ->
+ready (a file, until it expires) or failed (a reason a person can act on) or cancelled.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from django.conf import settings
+from django.core.files.storage import storages
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from bills.models import Organization, TenantQuerySet
+
+
+def export_storage():
+    """The storage of settings.EXPORTS_STORAGE_ALIAS; a callable, so that the settings
+    decide where files go, not the migration."""
+    return storages[settings.EXPORTS_STORAGE_ALIAS]
+
+
+class ExportQuerySet(TenantQuerySet):
+    def active(self) -> ExportQuerySet:
+        return self.filter(status__in=Export.ACTIVE)
+
+    def expired(self, now: dt.datetime | None = None) -> ExportQuerySet:
+        """Ready ones past their expiry; failed and cancelled ones as old as that."""
+        now = now or timezone.now()
+        return self.filter(
+            Q(expires_at__lte=now)
+            | Q(
+                status__in=[Export.Status.FAILED, Export.Status.CANCELLED],
+                finished_at__lte=now - settings.EXPORT_RETENTION,
+            )
+        )
+
+    def stalled(self, now: dt.datetime | None = None) -> ExportQuerySet:
+        """Running, but no progress for longer than a live worker ever takes between two
+        reports: its worker was killed or lost the database."""
+        before = (now or timezone.now()) - dt.timedelta(seconds=settings.EXPORT_STALLED_SECONDS)
+        return self.filter(status=Export.Status.RUNNING, progress_at__lt=before)
+
+
+class Export(models.Model):
+    class Format(models.TextChoices):
+        XLSX = "xlsx", "Excel (.xlsx)"
+        CSV = "csv", "CSV"
+        ZIP = "zip", "Bill PDFs (.zip)"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+
+    # Not a counter: an export's address reveals nothing about how many others exist.
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="exports")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    requested_by_name = models.CharField(max_length=150)
+    requested_at = models.DateTimeField(default=timezone.now)
+    file_format = models.CharField("format", max_length=8, choices=Format.choices)
+    # The filter as it was asked for (the Bills page's own query), frozen at request time.
+    query = models.CharField(max_length=2000, blank=True)
+    description = models.CharField("filter", max_length=1000)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    # How many rows (bills) the export holds, and how many are written so far.
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    progress_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    file = models.FileField(storage=export_storage, max_length=300, blank=True)
+    size = models.PositiveBigIntegerField(null=True, blank=True)
+    task_id = models.CharField(max_length=64, blank=True)
+
+    objects = ExportQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        indexes = [
+            models.Index(fields=["organization", "-requested_at"], name="export_org_time_idx"),
+            models.Index(
+                fields=["status", "progress_at"],
+                condition=Q(status="running"),
+                name="export_running_idx",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(done__lte=models.F("total")), name="export_done"),
+            models.CheckConstraint(
+                condition=~Q(status="ready") | ~Q(file=""), name="export_ready_has_file"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_file_format_display()} of {self.description}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("exports:list") + f"#export-{self.pk}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
+    def is_downloadable(self) -> bool:
+        return self.status == self.Status.READY and not self.is_expired
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.done / self.total) if self.total else 0
+
+    @property
+    def unit(self) -> str:
+        return "bills" if self.file_format == self.Format.ZIP else "rows"
+
+    @property
+    def filename(self) -> str:
+        day = timezone.localtime(self.requested_at).strftime("%Y%m%d")
+        return f"bills-{self.organization.slug}-{day}-{str(self.pk)[:8]}.{self.file_format}"

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from bills.audit import audit_record
+from bills.models import AuditEvent
+
+from .models import Export
+from .services import export_cancel, fail_stalled
+
+CONTENT_TYPES = {
+    Export.Format.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    Export.Format.CSV: "text/csv; charset=utf-8",
+    Export.Format.ZIP: "application/zip",
+}
+
+
+def _exports(request: HttpRequest):
+    """Every export query starts here: the current organization's exports only."""
+    return Export.objects.for_organization(request.organization)
+
+
+def _get_export_for_user(request: HttpRequest, pk) -> Export:
+    # Another organization's export is a 404, exactly like a missing one.
+    return get_object_or_404(_exports(request).select_related("organization"), pk=pk)
+
+
+@require_GET
+def export_list(request: HttpRequest) -> HttpResponse:
+    fail_stalled()
+    exports = list(_exports(request)[:100])
+    return render(
+        request,
+        "exports/export_list.html",
+        {
+            "exports": exports,
+            "active": any(export.is_active for export in exports),
+            "retention_days": settings.EXPORT_RETENTION.days,
+            "section": "exports",
+        },
+    )
+
+
+@require_GET
+def export_download(request: HttpRequest, pk) -> HttpResponse:
+    export = _get_export_for_user(request, pk)
+    if not export.is_downloadable:
+        messages.error(
+            request,
+            "That export has expired; export again."
+            if export.is_expired
+            else "That export is not ready to download.",
+        )
+        return redirect("exports:list")
+    audit_record(
+        action=AuditEvent.Action.EXPORT_DOWNLOAD,
+        request=request,
+        obj=export,
+        details={"format": export.file_format, "size": export.size, "filter": export.description},
+    )
+    return FileResponse(
+        export.file.open("rb"),
+        as_attachment=True,
+        filename=export.filename,
+        content_type=CONTENT_TYPES[export.file_format],
+    )
+
+
+@require_POST
+def export_cancel_view(request: HttpRequest, pk) -> HttpResponse:
+    export = _get_export_for_user(request, pk)
+    if export_cancel(export=export):
+        messages.success(request, f"The {export.get_file_format_display()} export is cancelled.")
+    else:
+        messages.error(request, "That export has already finished; it cannot be cancelled.")
+    return redirect("exports:list")
