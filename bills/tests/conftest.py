@@ -7,12 +7,16 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import cache, caches
+from django.core.files.base import ContentFile
+from django.core.files.storage import FileSystemStorage
+from django.utils import timezone
 
 from bills import summaries
 from bills.audit import audit_record
 from bills.demo import ensure_prices
 from bills.models import Application, AuditEvent, Membership, Order, Organization, Product
 from bills.services import LineItem, bill_issue, credit_note_issue, order_place
+from exports.models import Export
 
 PASSWORD = "correct-horse-battery-staple"
 CHROMIUM = "/usr/bin/chromium"
@@ -40,6 +44,14 @@ def empty_cache(settings, tmp_path):
     }
     cache.clear()
     caches[summaries.PAGES].clear()  # in this process's memory, across tests
+
+
+@pytest.fixture(autouse=True)
+def export_storage(tmp_path, monkeypatch) -> FileSystemStorage:
+    """Each test's export files in a directory of its own, never the developer's."""
+    storage = FileSystemStorage(location=tmp_path / "exports", base_url=None)
+    monkeypatch.setattr(Export._meta.get_field("file"), "storage", storage)
+    return storage
 
 
 def make_organization(slug: str, **fields) -> Organization:
@@ -177,7 +189,23 @@ def site(bill, member, other_organization, admin_user, products):
     credit_note = credit_note_issue(
         bill=bill, amount=Decimal("10.00"), reason="Duplicate sends", issued_by=admin_user
     )
+    export = Export.objects.create(
+        organization=bill.organization,
+        requested_by=member,
+        requested_by_name=member.username,
+        file_format=Export.Format.CSV,
+        description="Status: Pending",
+        query="status=pending",
+        status=Export.Status.READY,
+        total=1,
+        done=1,
+        size=5,
+        file=Export._meta.get_field("file").storage.save("site.csv", ContentFile(b"a,b\n")),
+        finished_at=timezone.now(),
+        expires_at=timezone.now() + dt.timedelta(days=7),
+    )
     return {
+        "export": export,
         "bill": bill,
         "order": order,
         "credit_note": credit_note,

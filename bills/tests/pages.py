@@ -6,6 +6,7 @@ touching the tests; a URL with a parameter these helpers cannot fill fails loudl
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -14,6 +15,8 @@ from typing import Any
 from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
 from django.urls import URLResolver, get_resolver, reverse
+
+from exports.models import Export
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,10 @@ def sampler(*, bill, order, product, user) -> Callable[[str, str], Any]:
         if parameter == "note_pk":
             # The first credit note of `bill` (the `site` fixture issues one).
             return bill.credit_notes.order_by("pk").values_list("pk", flat=True).first() or 0
+        if parameter == "pk" and url_name.startswith("exports:"):
+            # The first export of `bill`'s organization, or a missing one.
+            export = Export.objects.filter(organization=bill.organization_id).first()
+            return export.pk if export is not None else uuid.UUID(int=0)
         if parameter == "pk" and url_name.startswith("bills:order"):
             return order.pk
         if parameter == "pk":
@@ -78,8 +85,13 @@ def sampler(*, bill, order, product, user) -> Callable[[str, str], Any]:
 
 def admin_object_id(url_name: str) -> str:
     """The pk of an existing object for admin:<app>_<model>_<verb>, or one that is missing."""
-    app_label, _, rest = url_name.removeprefix("admin:").partition("_")
-    model_name = rest.rsplit("_", 1)[0]
+    name = url_name.removeprefix("admin:")
+    # App labels may hold underscores themselves (django_tasks_database): the longest wins.
+    app_label = max(
+        (config.label for config in apps.get_app_configs() if name.startswith(f"{config.label}_")),
+        key=len,
+    )
+    model_name = name.removeprefix(f"{app_label}_").rsplit("_", 1)[0]
     model = apps.get_model(app_label, model_name)
     first = model._default_manager.order_by("pk").first()
     return str(first.pk) if first is not None else "0"
