@@ -19,7 +19,7 @@ from types import SimpleNamespace
 
 from django.conf import settings
 from django.core.files import File
-from django.db import OperationalError, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.http import QueryDict
 from django.utils import timezone
 
@@ -120,10 +120,22 @@ def run(export_id: str) -> str:
         except (ExportFailed, excel.TooManyRows) as error:
             _fail(export, str(error) if isinstance(error, ExportFailed) else _too_many(export))
             return Export.Status.FAILED
+        except (OperationalError, InterfaceError):
+            logger.exception("Export %s lost the database", export.pk)
+            # On a fresh connection if the database is back; if it is still gone, the
+            # Exports page fails the export as stalled, later.
+            if not connection.in_atomic_block:
+                connection.close_if_unusable_or_obsolete()
+            with suppress(OperationalError, InterfaceError):
+                _fail(
+                    export,
+                    "The database could not be reached while the export ran. "
+                    "Export again in a few minutes.",
+                )
+            raise
         except BaseException:
             logger.exception("Export %s failed", export.pk)
-            # The database may be gone: then the Exports page fails it as stalled.
-            with suppress(OperationalError):
+            with suppress(OperationalError, InterfaceError):
                 _fail(export, "The export stopped on an unexpected error. Export again.")
             raise
     finished = timezone.now()

@@ -306,3 +306,27 @@ def test_money_in_the_zip_index_keeps_the_currencys_minor_units(
     )
     (row,) = csv.DictReader(io.StringIO(archive.read("index.csv").decode("utf-8-sig")))
     assert row["Consumption Amount"] == "1.01"
+
+
+def test_losing_the_database_mid_export_fails_it_and_offers_nothing(
+    member_client, bills, small_inline_limit, monkeypatch, export_storage
+):
+    from django.db import OperationalError
+
+    export = queue(member_client, "/bills/export.csv")
+    rows = jobs.export_rows
+
+    def database_lost(queryset):
+        yield next(iter(rows(queryset)))
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(jobs, "export_rows", database_lost)
+
+    with pytest.raises(OperationalError):
+        run_export.call(str(export.pk))
+
+    export.refresh_from_db()
+    assert export.status == Export.Status.FAILED
+    assert "The database could not be reached while the export ran" in export.error
+    assert not export.file
+    assert not (export_storage.exists("") and any(export_storage.listdir("")))
