@@ -30,6 +30,19 @@ from .money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, currency_decimals, fo
 from .services import CreditRefused, InvalidTransition, bill_clear, credit_note_issue
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records nobody adds, edits or deletes here: they are final (migration 0009)."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
@@ -268,7 +281,7 @@ class BillAdmin(admin.ModelAdmin):
 
 
 @admin.register(CreditNote)
-class CreditNoteAdmin(admin.ModelAdmin):
+class CreditNoteAdmin(ReadOnlyAdmin):
     """Credit notes, read-only: they are issued from a bill and never change."""
 
     list_display = ["number", "bill", "organization", "amount", "currency", "issued_at"]
@@ -287,15 +300,6 @@ class CreditNoteAdmin(admin.ModelAdmin):
         "issued_by_username",
     ]
     readonly_fields = fields
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Order)
@@ -320,7 +324,7 @@ class OrderAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     """The audit trail, read-only: staff look, nobody edits history."""
 
     list_display = [
@@ -353,12 +357,3 @@ class AuditEventAdmin(admin.ModelAdmin):
     @admin.display(description="details")
     def summary(self, event: AuditEvent) -> str:
         return ", ".join(f"{key}={value}" for key, value in event.details.items())
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

@@ -39,6 +39,15 @@ from .models import Bill, BillLine, CreditNote
 from .money import format_money, format_unit_price
 
 TEMPLATE = "bills/bill_pdf.html"
+CREDIT_NOTE_TEMPLATE = "bills/credit_note_pdf.html"
+# Every template a PDF is made of, its includes too: each is part of the cache key's
+# layout (bills/tests/test_pdf.py checks that every {% include %} is listed here).
+LAYOUT_TEMPLATES = (
+    TEMPLATE,
+    CREDIT_NOTE_TEMPLATE,
+    "bills/_pdf_seller.html",
+    "bills/_pdf_payer_rows.html",
+)
 STYLESHEET = "css/bill_pdf.css"
 # PDF/A-3b: the archival variant, so the file can be kept as long as tax law asks.
 PDF_VARIANT = "pdf/a-3b"
@@ -162,13 +171,7 @@ def bill_document(bill: Bill, *, with_lines: bool = True) -> dict:
         "status": bill.status,
         "status_label": bill.get_status_display(),
         "cleared_on": cleared_on,
-        "payer": {
-            "legal_name": bill.payer_legal_name,
-            "tax_id": bill.payer_tax_id,
-            "address": bill.payer_address,
-            "country": bill.payer_country,
-            "email": bill.payer_email,
-        },
+        "payer": _payer(bill),
         "service_usage": f"{bill.service_usage:,}",
         "usage_unit": bill.product.usage_unit,
         "consumption_amount": format_money(bill.consumption_amount, currency),
@@ -211,6 +214,17 @@ def bill_document(bill: Bill, *, with_lines: bool = True) -> dict:
     return document
 
 
+def _payer(bill: Bill) -> dict[str, str]:
+    """The payer's tax details as the bill snapshot them at issue."""
+    return {
+        "legal_name": bill.payer_legal_name,
+        "tax_id": bill.payer_tax_id,
+        "address": bill.payer_address,
+        "country": bill.payer_country,
+        "email": bill.payer_email,
+    }
+
+
 def _local_date(moment, time_zone: str) -> str:
     return moment.astimezone(zoneinfo.ZoneInfo(time_zone)).date().isoformat()
 
@@ -245,10 +259,11 @@ def _code_version() -> bytes:
 
 
 def layout_version() -> str:
-    """A digest of everything besides the bill that shapes the PDF: template, CSS, the code
+    """A digest of everything besides the bill that shapes the PDF: templates, CSS, the code
     that formats values, the renderer."""
     digest = hashlib.sha256(_code_version())
-    digest.update(get_template(TEMPLATE).template.source.encode())
+    for name in LAYOUT_TEMPLATES:
+        digest.update(get_template(name).template.source.encode())
     digest.update(Path(finders.find(STYLESHEET)).read_bytes())
     digest.update(f"{weasyprint.__version__} {PDF_VARIANT}".encode())
     return digest.hexdigest()
@@ -396,8 +411,6 @@ def render_bill_pdf(bill: Bill) -> bytes:
 # Credit notes --------------------------------------------------------------------------
 # The same renderer, fetcher, PDF/A variant and stylesheet as the bill.
 
-CREDIT_NOTE_TEMPLATE = "bills/credit_note_pdf.html"
-
 
 def credit_note_document(note: CreditNote) -> dict:
     """Everything a credit note's PDF prints, as the strings it prints them: nothing that
@@ -420,13 +433,7 @@ def credit_note_document(note: CreditNote) -> dict:
             "consumption_amount": format_money(bill.consumption_amount, currency),
         },
         "line": {"position": line.position, "description": line.description} if line else None,
-        "payer": {
-            "legal_name": bill.payer_legal_name,
-            "tax_id": bill.payer_tax_id,
-            "address": bill.payer_address,
-            "country": bill.payer_country,
-            "email": bill.payer_email,
-        },
+        "payer": _payer(bill),
     }
 
 
@@ -435,8 +442,7 @@ def render_credit_note_pdf(note: CreditNote) -> bytes:
     document = credit_note_document(note)
     html = get_template(CREDIT_NOTE_TEMPLATE).render(document)
     content = json.dumps(document, sort_keys=True, ensure_ascii=False)
-    layout = get_template(CREDIT_NOTE_TEMPLATE).template.source
-    digest = hashlib.sha256(f"{layout_version()}\n{layout}\n{content}".encode()).hexdigest()
+    digest = hashlib.sha256(f"{layout_version()}\n{content}".encode()).hexdigest()
     key = f"credit-note-pdf:{note.number}:{digest}"
     cache = caches[CACHE_ALIAS]
     pdf = cache.get(key)

@@ -440,3 +440,15 @@ def test_organizations_in_other_time_zones_see_their_clearing_date(client, make_
 
     assert_field(text, "Payment status", "Cleared on 2026-11-10")
     assert_field(text, "Consumption amount", "150 JPY")
+
+
+def test_every_template_a_pdf_includes_is_part_of_its_cache_key():
+    """An edit to an included template must render the PDFs anew, like one to the page's."""
+    from django.template.loader import get_template
+
+    included = set()
+    for name in pdf.LAYOUT_TEMPLATES:
+        source = get_template(name).template.source
+        included |= set(re.findall(r'{%\s*include\s+"([^"]+)"', source))
+
+    assert included <= set(pdf.LAYOUT_TEMPLATES)
