@@ -224,3 +224,24 @@ def test_without_javascript_the_page_refreshes_itself_and_cancels(
         assert row(page, csv_export).get_by_role("link", name=re.compile("^Download")).count() == 1
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("width", [390, 800, 1400])
+def test_every_export_and_its_action_fit_the_screen(page, member, organization, width):
+    exports = exports_in_every_state(organization, member)
+    page.set_viewport_size({"width": width, "height": 900})
+    log_in(page, "alice")
+    page.goto("/exports/")
+
+    # Nothing to scroll sideways, neither the page nor the table: every action in reach.
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert page.evaluate(
+        "(() => { const w = document.querySelector('.table-wrap');"
+        " return w.scrollWidth <= w.clientWidth; })()"
+    )
+    for export in exports.values():
+        action = row(page, export).locator(".operate .button")
+        box = action.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width, (export.status, box)
+    again = row(page, exports["failed"]).get_by_role("link", name=re.compile("^Export again"))
+    assert again.get_attribute("href").startswith("/bills/export.xlsx?")
