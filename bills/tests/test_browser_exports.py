@@ -1,7 +1,9 @@
 """In Chromium: a finance user exports a large selection, watches the Exports page follow
 the job by itself, downloads the file; the same with JavaScript off; cancelling from the page.
 
-The jobs run in a real `manage.py db_worker` process on the live server's database."""
+The jobs run in a real `manage.py db_worker` process on the live server's database. This
+file lives here, not in exports/tests/: that directory re-imports these fixtures, and a
+second session `chromium` would start a second Playwright in one thread, which fails."""
 
 from __future__ import annotations
 
