@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from bills.audit import audit_record
@@ -33,12 +34,21 @@ def _get_export_for_user(request: HttpRequest, pk) -> Export:
 def export_list(request: HttpRequest) -> HttpResponse:
     fail_stalled()
     exports = list(_exports(request)[:100])
+    for export in exports:
+        # The same format and frozen filter through the Bills page's own export address.
+        export.again_url = f"{reverse(f'bills:export_{export.file_format}')}?{export.query}"
+    statuses = [export.status for export in exports]
     return render(
         request,
         "exports/export_list.html",
         {
             "exports": exports,
             "active": any(export.is_active for export in exports),
+            # The page's status line: how many are in each state that a member waits for.
+            "running": statuses.count(Export.Status.RUNNING),
+            "queued": statuses.count(Export.Status.QUEUED),
+            "ready": sum(export.is_downloadable for export in exports),
+            "failed": statuses.count(Export.Status.FAILED),
             "retention_days": settings.EXPORT_RETENTION.days,
             "section": "exports",
         },

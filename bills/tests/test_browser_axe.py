@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 
 from bills.tests.conftest import log_in
 from bills.tests.pages import all_pages, sampler
+from exports.tests.samples import exports_in_every_state
 
 pytestmark = [
     pytest.mark.browser,
@@ -121,6 +122,8 @@ def is_a_page(response) -> bool:
 
 @pytest.mark.parametrize("width", [1400, 390])
 def test_every_page_passes_wcag_21_aa(page, auditor, site, width):
+    # The Exports page with a row in each state (progress bar, reasons, Cancel buttons).
+    exports_in_every_state(site["organization"], site["member"])
     # Every console page a member can open by GET, listed from the URLconf.
     member_browser = Client()
     member_browser.force_login(site["member"])
