@@ -7,9 +7,11 @@ DEBUG=0, SECRET_KEY, ALLOWED_HOSTS and DATABASE_URL; see the README.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -106,7 +108,11 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The test database is a file, not memory: the tests run a real `db_worker` process
     # beside the test process (exports/tests/test_worker.py), which must share it.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".cache" / "test-db.sqlite3")}
+    # In the system's temporary directory (which exists on a fresh machine), one per checkout.
+    checkout = hashlib.sha256(str(BASE_DIR).encode()).hexdigest()[:12]
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(Path(tempfile.gettempdir()) / f"billing-console-test-{checkout}.sqlite3")
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # An unreachable database must fail fast (a 503 page), not hold a worker until
     # gunicorn kills it.

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.test import Client
 from playwright.sync_api import expect
 
-from bills.tests.conftest import log_in
+from bills.tests.fixtures import log_in
 from bills.tests.pages import all_pages, sampler
 from exports.tests.samples import exports_in_every_state
 

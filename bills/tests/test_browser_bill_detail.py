@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from bills.services import LineItem
-from bills.tests.conftest import log_in
+from bills.tests.fixtures import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

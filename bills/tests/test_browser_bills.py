@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bills.services import bill_clear
-from bills.tests.conftest import log_in
+from bills.tests.fixtures import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

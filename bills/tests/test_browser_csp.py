@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from playwright.sync_api import expect
 
-from bills.tests.conftest import log_in
+from bills.tests.fixtures import log_in
 from bills.tests.pages import all_pages, sampler
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

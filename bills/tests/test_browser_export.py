@@ -6,7 +6,7 @@ import pytest
 from openpyxl import load_workbook
 
 from bills.services import bill_clear
-from bills.tests.conftest import log_in
+from bills.tests.fixtures import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 from pypdf import PdfReader
 
 from bills.services import bill_clear
-from bills.tests.conftest import log_in
+from bills.tests.fixtures import log_in
 from exports.models import Export
 from exports.tests.samples import exports_in_every_state
 from exports.tests.test_worker import worker

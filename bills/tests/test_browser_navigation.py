@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from bills.demo import ensure_prices
 from bills.models import Order
-from bills.tests.conftest import log_in
+from bills.tests.fixtures import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

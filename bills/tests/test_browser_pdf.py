@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bills import pdf
-from bills.tests.conftest import PASSWORD, log_in
+from bills.tests.fixtures import PASSWORD, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

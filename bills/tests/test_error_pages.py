@@ -9,8 +9,8 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections
 from django.test import Client, override_settings
 
-from bills.tests.conftest import PASSWORD
 from bills.tests.error_urls import SECRET_IN_TRACEBACK
+from bills.tests.fixtures import PASSWORD
 
 pytestmark = [pytest.mark.urls("bills.tests.error_urls"), pytest.mark.django_db]
 

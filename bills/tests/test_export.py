@@ -22,7 +22,7 @@ from bills import excel, views
 from bills.filters import bill_filter
 from bills.models import Application, AuditEvent, Bill
 from bills.services import LineItem, bill_clear, credit_note_issue
-from bills.tests.conftest import make_organization, make_user
+from bills.tests.fixtures import make_organization, make_user
 
 HEADERS = [
     "Bill Number",

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from bills.tests.conftest import PASSWORD
+from bills.tests.fixtures import PASSWORD
 
 CONSOLE_PAGES = ["/bills/", "/bills/1/", "/market/", "/orders/"]
 

@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
-from bills.tests.conftest import PASSWORD
+from bills.tests.fixtures import PASSWORD
 
 LIMIT = settings.AXES_FAILURE_LIMIT
 

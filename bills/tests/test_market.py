@@ -16,7 +16,7 @@ from bills import services
 from bills.demo import CATALOGUE, ensure_prices
 from bills.models import BillLine, Order, ProductPrice
 from bills.services import UnpaidOrderExists, order_cancel, order_place
-from bills.tests.conftest import make_organization, make_user
+from bills.tests.fixtures import make_organization, make_user
 
 GOOD_ORDER = {"order_type": "top_up", "amount": "250.00", "accept_agreement": "on"}
 

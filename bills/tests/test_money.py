@@ -25,7 +25,7 @@ from bills.money import (
     round_money,
 )
 from bills.services import LineItem, bill_issue
-from bills.tests.conftest import make_organization, make_user
+from bills.tests.fixtures import make_organization, make_user
 from bills.tests.test_bill_detail import facts
 from bills.tests.test_pdf import pdf_text
 

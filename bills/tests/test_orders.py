@@ -14,7 +14,7 @@ from django.test import Client
 from bills.filters import order_filter
 from bills.models import Order
 from bills.services import InvalidTransition, order_cancel, order_number
-from bills.tests.conftest import make_user
+from bills.tests.fixtures import make_user
 
 NEW_YORK = dt.timezone(dt.timedelta(hours=-4))  # America/New_York in October (EDT)
 

@@ -16,7 +16,7 @@ from pypdf import PdfReader
 from bills import pdf
 from bills.models import Application, AuditEvent
 from bills.services import LineItem, bill_clear, credit_note_issue
-from bills.tests.conftest import make_organization, make_user
+from bills.tests.fixtures import make_organization, make_user
 
 BIDI_CONTROLS = dict.fromkeys(map(ord, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e"))
 

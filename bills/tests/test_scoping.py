@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bills.models import Application, Bill, Organization, Product
-from bills.tests.conftest import make_user
+from bills.tests.fixtures import make_user
 
 
 def test_it_lists_only_a_users_own_organizations(
