@@ -137,6 +137,8 @@ USE_I18N = True
 USE_TZ = True
 
 EXPORTS_DIR = Path(os.environ.get("EXPORTS_DIR", BASE_DIR / ".exports"))
+# The caches' files and the rendered bill PDFs (CACHES and STORAGES below).
+CACHE_DIR = Path(os.environ.get("CACHE_DIR", BASE_DIR / ".cache"))
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
@@ -157,6 +159,24 @@ STORAGES = {
         "OPTIONS": json.loads(os.environ.get("EXPORTS_STORAGE_OPTIONS", "{}"))
         or {"location": str(EXPORTS_DIR), "base_url": None, "directory_permissions_mode": 0o700},
     },
+    # Rendered bill and credit note PDFs (bills/pdf.py), named by a digest of everything
+    # printed on them: derivable, so not the database, where blobs of 20-200 KB would
+    # swell the WAL and the backups. By default a directory under CACHE_DIR (or
+    # BILL_PDF_CACHE_DIR); several servers share one directory (NFS) or any storage
+    # (BILL_PDF_STORAGE_BACKEND, BILL_PDF_STORAGE_OPTIONS as JSON), like the exports.
+    # `manage.py purge_pdfs` deletes files older than BILL_PDF_RETENTION_DAYS.
+    "bill_pdfs": {
+        "BACKEND": os.environ.get(
+            "BILL_PDF_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"
+        ),
+        "OPTIONS": json.loads(os.environ.get("BILL_PDF_STORAGE_OPTIONS", "{}"))
+        or {
+            "location": os.environ.get("BILL_PDF_CACHE_DIR", str(CACHE_DIR / "bill-pdfs")),
+            "base_url": None,
+            "directory_permissions_mode": 0o700,
+            "file_permissions_mode": 0o600,
+        },
+    },
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
@@ -171,18 +191,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Files under CACHE_DIR, not the per-process LocMemCache: every gunicorn worker on a host
 # shares one copy, and it survives restarts and worker recycling. The directory must
 # belong to the app's user alone: Django pickles what it stores there.
-CACHE_DIR = Path(os.environ.get("CACHE_DIR", BASE_DIR / ".cache"))
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-    # Rendered bill PDFs (bills/pdf.py), keyed by everything printed on them. Not the
-    # database, where derivable blobs of 50-200 KB would swell the WAL and the backups.
-    "bill_pdfs": {
-        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-        "LOCATION": os.environ.get("BILL_PDF_CACHE_DIR", str(CACHE_DIR / "bill-pdfs")),
-        "TIMEOUT": 60 * 60 * 24 * 90,
-        # About 20 KB a one-page bill: some 200 MB at most, a third culled when full.
-        "OPTIONS": {"MAX_ENTRIES": 10_000},
-    },
     # The Bills page's totals and the Pending badge (bills/summaries.py), keyed by the
     # organization's bills_version. Shared, so a worker that gunicorn has just recycled
     # does not add up 100,000 bills again; a few hundred bytes an entry. Every write
@@ -296,6 +306,9 @@ LOGGING = {
 # (gunicorn.conf.py): a download that waits for another render of the same bill may take
 # twice this long.
 BILL_PDF_RENDER_SECONDS = float(os.environ.get("BILL_PDF_RENDER_SECONDS", "20"))
+# `manage.py purge_pdfs` deletes rendered PDFs written longer ago than this; a bill
+# downloaded again is rendered again.
+BILL_PDF_RETENTION = dt.timedelta(days=int(os.environ.get("BILL_PDF_RETENTION_DAYS", "90")))
 
 # Background jobs (exports/): Django's tasks framework, queued in the database by
 # django-tasks-db and run by `manage.py db_worker` (scripts/worker; scripts/run starts one).
