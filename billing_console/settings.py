@@ -217,6 +217,31 @@ CACHES = {
     },
 }
 
+# Several web servers (README: "Running on several machines") share one Redis for every
+# cache above, so a page, a total or a badge computed by one server is read by all.
+# Each alias keeps its own key prefix, so one can be flushed alone. Redis is a cache
+# here, never the only copy: a Redis that is down or slow costs each request at most
+# REDIS_TIMEOUT per cache call, and the page renders uncached (bills/summaries.py).
+# Django pickles what it stores there: Redis must be reachable by the console alone.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+REDIS_TIMEOUT = float(os.environ.get("REDIS_TIMEOUT", "0.25"))
+if REDIS_URL:
+    for alias, cache in CACHES.items():
+        if cache["BACKEND"] == "django.core.cache.backends.dummy.DummyCache":
+            continue  # the page content under DEBUG: still never cached
+        CACHES[alias] = {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": f"billing:{alias}",
+            "TIMEOUT": cache.get("TIMEOUT", 300),
+            # Seconds, for connecting and for each answer; no retry: a second wait for a
+            # Redis that did not answer the first time would only double the cost.
+            "OPTIONS": {
+                "socket_connect_timeout": REDIS_TIMEOUT,
+                "socket_timeout": REDIS_TIMEOUT,
+            },
+        }
+
 # The platform's legal entity: the seller on every bill PDF.
 BILLING_SELLER = {
     "name": os.environ.get("BILLING_SELLER_NAME", "Cloud Messaging Platform Pte. Ltd."),
