@@ -113,6 +113,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "5"))
     )
+    # Behind PgBouncer in transaction pooling mode a server-side cursor (QuerySet.iterator)
+    # would outlive the transaction its connection was lent for (README: "Running on
+    # several machines").
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool(
+        "DISABLE_SERVER_SIDE_CURSORS", default=False
+    )
 
 # django-axes first: it refuses a locked-out username and IP before any password check.
 AUTHENTICATION_BACKENDS = [
