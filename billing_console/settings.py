@@ -247,6 +247,12 @@ if REDIS_URL:
                 "socket_timeout": REDIS_TIMEOUT,
             },
         }
+    # Each process's own copy of what it read from Redis (bills/summaries.py: NEAR).
+    CACHES["bill_near"] = {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "bill-near",
+        "OPTIONS": {"MAX_ENTRIES": 300},
+    }
 
 # The platform's legal entity: the seller on every bill PDF.
 BILLING_SELLER = {

@@ -7,6 +7,7 @@ import socket
 import time
 
 import pytest
+from django.core.cache import caches
 
 from bills import summaries
 from bills.services import bill_clear
@@ -18,6 +19,11 @@ from bills.tests.test_health import closed_port
 redis = pytest.importorskip("redis", reason="redis-py is missing: install requirements.txt")
 
 ALIASES = ("default", summaries.SUMMARIES, summaries.PAGES)
+NEAR = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "bill-near",
+    "OPTIONS": {"MAX_ENTRIES": 300},
+}
 
 
 def on_redis(settings, url: str, timeout: float = 0.25) -> None:
@@ -31,7 +37,8 @@ def on_redis(settings, url: str, timeout: float = 0.25) -> None:
             "OPTIONS": {"socket_connect_timeout": timeout, "socket_timeout": timeout},
         }
         for alias in ALIASES
-    }
+    } | {summaries.NEAR: NEAR}
+    caches[summaries.NEAR].clear()  # in this process's memory, across tests
 
 
 def test_redis_url_puts_every_cache_in_redis_each_under_its_own_prefix():
@@ -43,7 +50,8 @@ def test_redis_url_puts_every_cache_in_redis_each_under_its_own_prefix():
         """,
     )
 
-    assert set(out) == set(ALIASES)
+    assert set(out) == {*ALIASES, summaries.NEAR}
+    assert out.pop(summaries.NEAR) == NEAR  # each process's copy of what it read
     for alias, cache in out.items():
         assert cache["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
         assert cache["LOCATION"] == "redis://cache.internal:6379/0"
@@ -71,11 +79,12 @@ def test_the_bills_page_is_kept_in_redis_and_a_change_shows_at_once(
         on_redis(settings, url)
         before = member_client.get("/bills/")
         keys = redis.Redis.from_url(url).keys()
+        again = member_client.get("/bills/")  # from this process's own copy
 
         bill_clear(bill=first)
         after = member_client.get("/bills/")
 
-    assert summary(before)["Total pending"] == "300.00 USD"
+    assert summary(before)["Total pending"] == summary(again)["Total pending"] == "300.00 USD"
     prefixes = {key.decode().split(":")[1] for key in keys}
     assert prefixes == {summaries.SUMMARIES, summaries.PAGES}
     assert summary(after)["Total pending"] == "150.00 USD"
