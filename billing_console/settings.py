@@ -119,6 +119,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "5"))
     )
+    # Behind PgBouncer in transaction pooling mode a server-side cursor (QuerySet.iterator)
+    # would outlive the transaction its connection was lent for (README: "Running on
+    # several machines").
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool(
+        "DISABLE_SERVER_SIDE_CURSORS", default=False
+    )
 
 # django-axes first: it refuses a locked-out username and IP before any password check.
 AUTHENTICATION_BACKENDS = [
@@ -143,6 +149,8 @@ USE_I18N = True
 USE_TZ = True
 
 EXPORTS_DIR = Path(os.environ.get("EXPORTS_DIR", BASE_DIR / ".exports"))
+# The caches' files and the rendered bill PDFs (CACHES and STORAGES below).
+CACHE_DIR = Path(os.environ.get("CACHE_DIR", BASE_DIR / ".cache"))
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
@@ -163,6 +171,24 @@ STORAGES = {
         "OPTIONS": json.loads(os.environ.get("EXPORTS_STORAGE_OPTIONS", "{}"))
         or {"location": str(EXPORTS_DIR), "base_url": None, "directory_permissions_mode": 0o700},
     },
+    # Rendered bill and credit note PDFs (bills/pdf.py), named by a digest of everything
+    # printed on them: derivable, so not the database, where blobs of 20-200 KB would
+    # swell the WAL and the backups. By default a directory under CACHE_DIR (or
+    # BILL_PDF_CACHE_DIR); several servers share one directory (NFS) or any storage
+    # (BILL_PDF_STORAGE_BACKEND, BILL_PDF_STORAGE_OPTIONS as JSON), like the exports.
+    # `manage.py purge_pdfs` deletes files older than BILL_PDF_RETENTION_DAYS.
+    "bill_pdfs": {
+        "BACKEND": os.environ.get(
+            "BILL_PDF_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"
+        ),
+        "OPTIONS": json.loads(os.environ.get("BILL_PDF_STORAGE_OPTIONS", "{}"))
+        or {
+            "location": os.environ.get("BILL_PDF_CACHE_DIR", str(CACHE_DIR / "bill-pdfs")),
+            "base_url": None,
+            "directory_permissions_mode": 0o700,
+            "file_permissions_mode": 0o600,
+        },
+    },
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
@@ -177,18 +203,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Files under CACHE_DIR, not the per-process LocMemCache: every gunicorn worker on a host
 # shares one copy, and it survives restarts and worker recycling. The directory must
 # belong to the app's user alone: Django pickles what it stores there.
-CACHE_DIR = Path(os.environ.get("CACHE_DIR", BASE_DIR / ".cache"))
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-    # Rendered bill PDFs (bills/pdf.py), keyed by everything printed on them. Not the
-    # database, where derivable blobs of 50-200 KB would swell the WAL and the backups.
-    "bill_pdfs": {
-        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-        "LOCATION": os.environ.get("BILL_PDF_CACHE_DIR", str(CACHE_DIR / "bill-pdfs")),
-        "TIMEOUT": 60 * 60 * 24 * 90,
-        # About 20 KB a one-page bill: some 200 MB at most, a third culled when full.
-        "OPTIONS": {"MAX_ENTRIES": 10_000},
-    },
     # The Bills page's totals and the Pending badge (bills/summaries.py), keyed by the
     # organization's bills_version. Shared, so a worker that gunicorn has just recycled
     # does not add up 100,000 bills again; a few hundred bytes an entry. Every write
@@ -212,6 +228,37 @@ CACHES = {
         "OPTIONS": {"MAX_ENTRIES": 300},
     },
 }
+
+# Several web servers (README: "Running on several machines") share one Redis for every
+# cache above, so a page, a total or a badge computed by one server is read by all.
+# Each alias keeps its own key prefix, so one can be flushed alone. Redis is a cache
+# here, never the only copy: a Redis that is down or slow costs each request at most
+# REDIS_TIMEOUT per cache call, and the page renders uncached (bills/summaries.py).
+# Django pickles what it stores there: Redis must be reachable by the console alone.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+REDIS_TIMEOUT = float(os.environ.get("REDIS_TIMEOUT", "0.25"))
+if REDIS_URL:
+    for alias, cache in CACHES.items():
+        if cache["BACKEND"] == "django.core.cache.backends.dummy.DummyCache":
+            continue  # the page content under DEBUG: still never cached
+        CACHES[alias] = {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": f"billing:{alias}",
+            "TIMEOUT": cache.get("TIMEOUT", 300),
+            # Seconds, for connecting and for each answer; no retry: a second wait for a
+            # Redis that did not answer the first time would only double the cost.
+            "OPTIONS": {
+                "socket_connect_timeout": REDIS_TIMEOUT,
+                "socket_timeout": REDIS_TIMEOUT,
+            },
+        }
+    # Each process's own copy of what it read from Redis (bills/summaries.py: NEAR).
+    CACHES["bill_near"] = {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "bill-near",
+        "OPTIONS": {"MAX_ENTRIES": 300},
+    }
 
 # The platform's legal entity: the seller on every bill PDF.
 BILLING_SELLER = {
@@ -237,6 +284,8 @@ CSRF_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+# A load balancer checks each server's health over plain HTTP, on the server's own port.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
@@ -302,6 +351,9 @@ LOGGING = {
 # (gunicorn.conf.py): a download that waits for another render of the same bill may take
 # twice this long.
 BILL_PDF_RENDER_SECONDS = float(os.environ.get("BILL_PDF_RENDER_SECONDS", "20"))
+# `manage.py purge_pdfs` deletes rendered PDFs written longer ago than this; a bill
+# downloaded again is rendered again.
+BILL_PDF_RETENTION = dt.timedelta(days=int(os.environ.get("BILL_PDF_RETENTION_DAYS", "90")))
 
 # Background jobs (exports/): Django's tasks framework, queued in the database by
 # django-tasks-db and run by `manage.py db_worker` (scripts/worker; scripts/run starts one).

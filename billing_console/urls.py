@@ -3,7 +3,11 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from . import health
+
 urlpatterns = [
+    # For the load balancer: no login, never cached (README: "Running on several machines").
+    path("healthz", health.healthz, name="healthz"),
     path("", RedirectView.as_view(pattern_name="bills:list"), name="home"),
     path(
         "login/",

@@ -1,10 +1,13 @@
-"""The per-bill PDF: one HTML template, printed by WeasyPrint as PDF/A, cached by content.
+"""The per-bill PDF: one HTML template, printed by WeasyPrint as PDF/A, kept by content.
 
-`render_bill_pdf(bill)` knows nothing of requests. The cache key is a digest of everything
-the PDF prints (the bill's fields and lines, the names it shows, the seller) and of the
-layout (template, CSS, formatting code, WeasyPrint version), so a changed bill, status
-included, renders anew and an unchanged one is never rendered twice. WeasyPrint takes
-over a hundred milliseconds a page; a cache hit is two small queries and one file read.
+`render_bill_pdf(bill)` knows nothing of requests. Each rendered PDF is kept in the
+`bill_pdfs` storage (settings.STORAGES: a directory by default, any Django storage shared
+by every server otherwise) under a name holding a digest of everything the PDF prints
+(the bill's fields and lines, the names it shows, the seller) and of the layout
+(template, CSS, formatting code, WeasyPrint version), so a changed bill, status included,
+renders anew and an unchanged one is never rendered twice, by any server. WeasyPrint
+takes over a hundred milliseconds a page; a stored one is two small queries and one file
+read. `manage.py purge_pdfs` deletes files not written for a while.
 
 A render runs in a child process with a time budget (`BILL_PDF_RENDER_SECONDS`) and is
 killed when the budget runs out: a thread cannot be stopped, and gunicorn's threaded workers
@@ -17,10 +20,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import logging
 import mimetypes
 import multiprocessing
 import sys
 import threading
+import time
 import urllib.request
 import zoneinfo
 from contextlib import contextmanager
@@ -30,7 +35,8 @@ from urllib.parse import unquote, urlsplit
 import weasyprint
 from django.conf import settings
 from django.contrib.staticfiles import finders
-from django.core.cache import caches
+from django.core.files.base import ContentFile
+from django.core.files.storage import storages
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connections, transaction
 from django.template.loader import get_template
 
@@ -54,13 +60,15 @@ PDF_VARIANT = "pdf/a-3b"
 # Relative URLs in the template resolve against this base. `.invalid` never resolves
 # (RFC 2606) and the fetcher maps it to files on disk: no request ever leaves the process.
 BASE_URL = "https://bill-pdf.invalid/static/"
-CACHE_ALIAS = "bill_pdfs"
+STORAGE_ALIAS = "bill_pdfs"
 # Above this many lines the PDF is refused rather than rendered: WeasyPrint needs about 4 ms
 # of CPU a line (`bench/bench_pdf.py --long 2000`), so 2000 lines is some 8 s, and a render
 # holds the GIL that the other threads of its gunicorn worker wait on. Far within
 # gunicorn's timeout even on a busy machine. The bill's page lists every line.
 MAX_LINES = 2000
 LINE_FIELDS = ("description", "quantity", "unit", "unit_price", "amount")
+
+logger = logging.getLogger(__name__)
 
 
 class BillTooLarge(Exception):
@@ -270,14 +278,52 @@ def layout_version() -> str:
 
 
 def cache_key(bill: Bill) -> str:
-    """Everything printed on the bill, and the layout it is printed with, in one digest."""
+    """The bill's file name in the storage: everything printed on the bill, and the layout
+    it is printed with, in one digest."""
     content = json.dumps(
         [bill_document(bill, with_lines=False), _stored_lines(bill)],
         sort_keys=True,
         ensure_ascii=False,
     )
     digest = hashlib.sha256(f"{layout_version()}\n{content}".encode()).hexdigest()
-    return f"bill-pdf:{bill.number}:{digest}"
+    return f"{bill.number}/{digest}.pdf"
+
+
+def stored_pdf(name: str) -> bytes | None:
+    """The PDF kept under `name`, or None. A storage that cannot be read (a full disk,
+    a store that is down) costs a render, never the download."""
+    storage = storages[STORAGE_ALIAS]
+    try:
+        if not storage.exists(name):
+            return None
+        with storage.open(name) as file:
+            pdf = file.read()
+    except FileNotFoundError:  # purged since exists()
+        return None
+    except Exception:
+        logger.exception("Cannot read %s from the %s storage", name, STORAGE_ALIAS)
+        return None
+    # A file that another server is still writing reads short, without the trailer that
+    # ends every PDF: a miss, and the render's lock below waits for that server.
+    return pdf if pdf.rstrip().endswith(b"%%EOF") else None
+
+
+def store_pdf(name: str, pdf: bytes) -> None:
+    """Keeps `pdf` under `name` for every server, after `stored_pdf(name)` found none; a
+    storage that cannot be written is logged and the PDF still handed out."""
+    storage = storages[STORAGE_ALIAS]
+    try:
+        if storage.exists(name):
+            # It did not read whole: what a write cut short left (a crash, a full disk).
+            # A reader that has it open keeps reading it.
+            storage.delete(name)
+        saved = storage.save(name, ContentFile(pdf))
+        if saved != name:
+            # Another process wrote the same name meanwhile, and a file system storage
+            # never overwrites: keep the first, which may be being read.
+            storage.delete(saved)
+    except Exception:
+        logger.exception("Cannot write %s to the %s storage", name, STORAGE_ALIAS)
 
 
 def render_html(document: dict) -> str:
@@ -387,22 +433,23 @@ def _database_lock(bill: Bill, seconds: float):
 
 
 def render_bill_pdf(bill: Bill) -> bytes:
-    """The bill's PDF: from the cache when nothing printed on it has changed.
+    """The bill's PDF: from the storage when nothing printed on it has changed.
 
     Raises RenderTimedOut when rendering it takes longer than BILL_PDF_RENDER_SECONDS,
     and BillTooLarge when it has more lines than a PDF may hold."""
     key = cache_key(bill)
-    cache = caches[CACHE_ALIAS]
-    pdf = cache.get(key)
+    pdf = stored_pdf(key)
     if pdf is not None:
         return pdf
     seconds = settings.BILL_PDF_RENDER_SECONDS
     try:
         with _process_lock(bill, seconds), _database_lock(bill, seconds):
-            pdf = cache.get(key)  # written while this download waited for the lock?
+            pdf = stored_pdf(key)  # written while this download waited for the lock?
             if pdf is None:
+                started = time.monotonic()
                 pdf = html_to_pdf_within(render_html(bill_document(bill)), seconds)
-                cache.set(key, pdf)
+                logger.info("Rendered %s in %.2f s", key, time.monotonic() - started)
+                store_pdf(key, pdf)
     except TimeoutError:
         raise RenderTimedOut(bill, seconds) from None
     return pdf
@@ -443,11 +490,11 @@ def render_credit_note_pdf(note: CreditNote) -> bytes:
     html = get_template(CREDIT_NOTE_TEMPLATE).render(document)
     content = json.dumps(document, sort_keys=True, ensure_ascii=False)
     digest = hashlib.sha256(f"{layout_version()}\n{content}".encode()).hexdigest()
-    key = f"credit-note-pdf:{note.number}:{digest}"
-    cache = caches[CACHE_ALIAS]
-    pdf = cache.get(key)
+    key = f"{note.number}/{digest}.pdf"
+    pdf = stored_pdf(key)
     if pdf is None:
         # One page with a capped reason: far inside the budget, but under it all the same.
         pdf = html_to_pdf_within(html, settings.BILL_PDF_RENDER_SECONDS)
-        cache.set(key, pdf)
+        logger.info("Rendered %s", key)
+        store_pdf(key, pdf)
     return pdf

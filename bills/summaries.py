@@ -10,8 +10,10 @@ a change is seen by the next request in every process: an old key is simply neve
 for again and expires.
 
 The totals and the badge live in `bill_summaries` (files shared by every worker on the
-host, see settings.CACHES), the content in `bill_pages` (each process's memory: a
-restart with new templates starts empty). Searches (`q`) are not cached: each is typed
+host, see settings.CACHES), the content in `bill_pages` (each process's memory); with
+REDIS_URL both are in Redis, shared by every server. Every key also holds a digest of the
+app's code and templates, so servers running old and new code side by side during a
+deploy never read each other's entries. Searches (`q`) are not cached: each is typed
 once, and would only push out entries that are read again.
 """
 
@@ -20,11 +22,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import django_filters
+from django.conf import settings
 from django.core.cache import caches
 from django.http import HttpRequest, QueryDict
 from django.utils.safestring import SafeString, mark_safe
@@ -44,6 +46,11 @@ MULTIPLE_VALUE_PARAMETERS = frozenset(
 
 SUMMARIES = "bill_summaries"
 PAGES = "bill_pages"
+# With REDIS_URL, each process's own copy of the entries it read from or wrote to Redis
+# (settings.CACHES): an entry never changes under its key, which holds bills_version and
+# the code's version, so a copy cannot go stale, and reading it again costs no round trip
+# to Redis, two of which were a tenth of a cached Bills page (bench/bench_load.py).
+NEAR = "bill_near"
 # Entries of old versions are never read again; this only bounds how long they linger.
 TIMEOUT = 600
 
@@ -52,10 +59,19 @@ logger = logging.getLogger(__name__)
 
 @functools.cache
 def _code_version() -> str:
-    """The code that defines what is stored (BillSummary): the file cache outlives a
-    deploy, and must not hand new code an object pickled by the old one."""
-    sources = (Path(module.__file__).read_bytes() for module in (models, sys.modules[__name__]))
-    return hashlib.sha256(b"".join(sources)).hexdigest()[:12]
+    """The code and templates that make what is stored (BillSummary, the page's content):
+    a shared cache outlives a deploy, and must not hand new code an object pickled by
+    the old one, nor a page in the old layout."""
+    app = Path(models.__file__).parent
+    sources = [
+        *app.glob("*.py"),
+        *app.glob("templatetags/*.py"),
+        *(Path(settings.BASE_DIR) / "templates" / "bills").glob("*.html"),
+    ]
+    digest = hashlib.sha256()
+    for source in sorted(sources):
+        digest.update(source.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def _key(kind: str, organization: Organization, parts: object = ()) -> str:
@@ -68,19 +84,33 @@ def _key(kind: str, organization: Organization, parts: object = ()) -> str:
 
 def _cached[T](alias: str, key: str, compute: Callable[[], T]) -> T:
     """`compute()`, from the cache if it holds `key`. A cache that cannot be read or
-    written (full disk, wrong permissions) costs the work, never the page."""
+    written (full disk, wrong permissions, a Redis that is down or slow) costs the work,
+    never the page. One line per failure, no traceback: an outage of the cache must not
+    bury the log."""
+    near = caches[NEAR] if _kept_near(alias) else None
+    if near is not None and (value := near.get(key)) is not None:
+        return value
     try:
         value = caches[alias].get(key)
-    except Exception:
-        logger.exception("Cannot read the %s cache", alias)
-        return compute()
-    if value is None:
-        value = compute()
-        try:
-            caches[alias].set(key, value, TIMEOUT)
-        except Exception:
-            logger.exception("Cannot write the %s cache", alias)
+    except Exception as error:
+        logger.warning("Cannot read the %s cache: %r", alias, error)
+        value = compute()  # not written back: the cache has just failed
+    else:
+        if value is None:
+            value = compute()
+            try:
+                caches[alias].set(key, value, TIMEOUT)
+            except Exception as error:
+                logger.warning("Cannot write the %s cache: %r", alias, error)
+    if near is not None:
+        near.set(key, value, TIMEOUT)
     return value
+
+
+def _kept_near(alias: str) -> bool:
+    """Whether `alias` is on Redis (not the page content's DummyCache under DEBUG)."""
+    configured = settings.CACHES
+    return NEAR in configured and configured[alias]["BACKEND"].endswith(".RedisCache")
 
 
 def bill_summary(bills, organization: Organization | None) -> BillSummary:

@@ -13,8 +13,9 @@ SYSTEM_PACKAGES=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig
   fonts-dejavu-core fonts-noto-core fonts-noto-cjk fonts-noto-color-emoji)
 if [ "$PURPOSE" = "test" ]; then
   # Browser tests drive Debian's Chromium; PDF tests read text back with poppler; the
-  # benchmarks' smoke runs (bills/tests/test_bench_smoke.py) drive the load tests with wrk.
-  SYSTEM_PACKAGES+=(chromium poppler-utils wrk)
+  # benchmarks' smoke runs (bills/tests/test_bench_smoke.py) drive the load tests with wrk;
+  # the two-server test (bills/tests/test_two_servers.py) starts a private redis-server.
+  SYSTEM_PACKAGES+=(chromium poppler-utils wrk redis-server)
   # npm installs axe-core for the accessibility test; a Node.js from elsewhere will do.
   command -v npm >/dev/null || SYSTEM_PACKAGES+=(nodejs npm)
 fi

@@ -11,10 +11,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_download_bill_saves_a_pdf_named_after_the_bill(page, member, bill, settings, tmp_path):
-    settings.CACHES = settings.CACHES | {
-        pdf.CACHE_ALIAS: {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "LOCATION": str(tmp_path / "bill-pdfs"),
+    settings.STORAGES = settings.STORAGES | {
+        pdf.STORAGE_ALIAS: {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "bill-pdfs"), "base_url": None},
         }
     }
     log_in(page, member.username, PASSWORD)

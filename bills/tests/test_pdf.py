@@ -11,6 +11,8 @@ import threading
 from decimal import Decimal
 
 import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import Storage, storages
 from pypdf import PdfReader
 
 from bills import pdf
@@ -22,14 +24,15 @@ BIDI_CONTROLS = dict.fromkeys(map(ord, "\u200e\u200f\u202a\u202b\u202c\u202d\u20
 
 
 @pytest.fixture(autouse=True)
-def pdf_cache(settings, tmp_path):
-    """Each test starts with an empty PDF cache of its own."""
-    settings.CACHES = settings.CACHES | {
-        pdf.CACHE_ALIAS: {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "LOCATION": str(tmp_path / "bill-pdfs"),
+def pdf_storage(settings, tmp_path) -> Storage:
+    """Each test starts with an empty PDF storage of its own."""
+    settings.STORAGES = settings.STORAGES | {
+        pdf.STORAGE_ALIAS: {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "bill-pdfs"), "base_url": None},
         }
     }
+    return storages[pdf.STORAGE_ALIAS]
 
 
 @pytest.fixture
@@ -321,6 +324,63 @@ def test_a_second_download_is_served_from_the_cache(member_client, bill, renders
 
     assert len(renders) == 1
     assert second.content == first.content
+
+
+def test_the_pdf_is_kept_in_the_storage_under_the_bills_number(member_client, bill, pdf_storage):
+    data = download(member_client, bill).content
+
+    [directory], _ = pdf_storage.listdir("")
+    [name] = pdf_storage.listdir(directory)[1]
+    assert directory == "BILL-202610-000001"
+    assert f"{directory}/{name}" == pdf.cache_key(bill)
+    assert pdf_storage.open(pdf.cache_key(bill)).read() == data
+
+
+def test_a_pdf_another_server_rendered_is_served_without_rendering(
+    member_client, bill, pdf_storage, renders
+):
+    theirs = pdf.html_to_pdf(pdf.render_html(pdf.bill_document(bill)))
+    pdf_storage.save(pdf.cache_key(bill), ContentFile(theirs))
+
+    response = download(member_client, bill)
+
+    assert response.content == theirs
+    assert renders == []
+
+
+def test_a_file_cut_short_is_rendered_again_and_replaced(member_client, bill, pdf_storage, renders):
+    # What a server that died while writing leaves: the start of a PDF, no trailer.
+    whole = pdf.html_to_pdf(pdf.render_html(pdf.bill_document(bill)))
+    pdf_storage.save(pdf.cache_key(bill), ContentFile(whole[:1000]))
+
+    first = download(member_client, bill)
+    second = download(member_client, bill)
+
+    assert len(renders) == 1
+    assert "BILL-202610-000001" in pdf_text(first.content)
+    assert second.content == first.content
+    assert pdf_storage.open(pdf.cache_key(bill)).read() == first.content
+    assert pdf_storage.listdir("BILL-202610-000001")[1] == [pdf.cache_key(bill).split("/")[1]]
+
+
+def test_a_storage_that_cannot_be_written_costs_a_render_not_the_download(
+    member_client, bill, settings, tmp_path, renders, caplog
+):
+    (tmp_path / "not-a-directory").write_text("")
+    settings.STORAGES = settings.STORAGES | {
+        pdf.STORAGE_ALIAS: {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "not-a-directory"), "base_url": None},
+        }
+    }
+
+    first = download(member_client, bill)
+    second = download(member_client, bill)
+
+    assert first.status_code == second.status_code == 200
+    assert "BILL-202610-000001" in pdf_text(second.content)
+    assert len(renders) == 2
+    assert "Cannot write BILL-202610-000001/" in caplog.text
 
 
 def test_every_download_is_in_the_audit_trail(member_client, member, bill, organization):

@@ -12,14 +12,13 @@ from pathlib import Path
 
 import lxml.html
 import pytest
-from django.core.cache import caches
 from django.db import connection, transaction
 from django.test import Client
 
 from bills import pdf
 from bills.models import AuditEvent
 from bills.services import LineItem
-from bills.tests.test_pdf import download, pdf_cache  # noqa: F401  (the fixture)
+from bills.tests.test_pdf import download, pdf_storage  # noqa: F401  (the fixture)
 
 
 @pytest.fixture
@@ -80,7 +79,7 @@ def test_a_bill_that_takes_too_long_gets_a_clear_page_and_the_render_is_stopped(
     assert waited < 5
     # Nothing was handed out, nothing was kept, and the render is really over.
     assert not AuditEvent.objects.filter(action=AuditEvent.Action.BILL_DOWNLOAD).exists()
-    assert caches[pdf.CACHE_ALIAS].get(pdf.cache_key(bill)) is None
+    assert pdf.stored_pdf(pdf.cache_key(bill)) is None
     [child] = children
     assert child.exitcode == -signal.SIGKILL
     assert not Path(f"/proc/{child.pid}").exists()
