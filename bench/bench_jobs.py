@@ -386,6 +386,8 @@ def inline(args, work: Path) -> None:
 
 def under_load(args, work: Path) -> None:
     """bench_load.py's Bills page, with an idle worker, then with one making an export."""
+    from exports.services import export_cancel
+
     query, count, _ = selection(args.load_rows)
     print(
         f"\nThe Bills page under bench_load.py ({args.load_seconds} s a scenario), with an "
@@ -409,6 +411,9 @@ def under_load(args, work: Path) -> None:
                 export.refresh_from_db()
                 # Still running at the end: the export's load lasted the whole measurement.
                 done = f"{export.done:,}" if export.is_active else export.status
+                # Else it stays Running after its worker stops, and a new run's export of
+                # the same rows would be this one.
+                export_cancel(export=export)
         line = next(line for line in output.splitlines() if line.startswith("bills first page"))
         rps, p50, _, p99 = line.removeprefix("bills first page").split()[:4]
         label = "making an export" if busy else "idle"
