@@ -76,6 +76,9 @@ class Progress:
             self.done += 1
             if time.monotonic() >= self.next_report:
                 self.report()
+        # Every row is written: say so before the file is saved, which for a large sheet
+        # takes many seconds with nothing to count (bench/bench_jobs.py, "max gap").
+        self.report()
 
     def report(self) -> None:
         """Write the count; a row that is no longer Running was cancelled."""

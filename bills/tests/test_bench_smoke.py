@@ -39,6 +39,13 @@ BENCHMARKS = {
     "bench_orders.py": ([], r"[\d.]+ ms +\d+ queries +/orders/\n", None),
     "bench_pdf.py": ([], r"cached download\) +[\d.]+ ms wall +[\d.]+ ms CPU", None),
     "bench_load.py": ([], r"bills first page +[\d.]+ +[\d.]+ +[\d.]+", needs_wrk),
+    "bench_jobs.py": (
+        [],
+        r"xlsx +[\d,]+ +[\d.]+ +[\d,]+ +[\d.]+ +[\d.]+ +[\d.]+ .*\n(.*\n)*"
+        r"bare openpyxl +[\d,]+ +[\d.]+(.*\n)*warm +[\d,]+ +[\d.]+(.*\n)*"
+        r"\d+ CSVs of [\d,]+ rows +2 +[\d.]+(.*\n)*csv +[\d,]+ +[\d.]+ +[\d.]+",
+        None,
+    ),
     "bench_fault.py": (
         ["--export-url", "/bills/export.xlsx"],
         r"wrk: \d+ requests \([\d.]+/s\)",
