@@ -7,7 +7,6 @@ DEBUG=0, SECRET_KEY, ALLOWED_HOSTS and DATABASE_URL; see the README.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import logging
 import os
@@ -108,10 +107,10 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The test database is a file, not memory: the tests run a real `db_worker` process
     # beside the test process (exports/tests/test_worker.py), which must share it.
-    # In the system's temporary directory (which exists on a fresh machine), one per checkout.
-    checkout = hashlib.sha256(str(BASE_DIR).encode()).hexdigest()[:12]
+    # In the system's temporary directory (which exists on a fresh machine), one per test
+    # run: two runs at once never share it. The worker is given its name explicitly.
     DATABASES["default"]["TEST"] = {
-        "NAME": str(Path(tempfile.gettempdir()) / f"billing-console-test-{checkout}.sqlite3")
+        "NAME": str(Path(tempfile.gettempdir()) / f"billing-console-test-{os.getpid()}.sqlite3")
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # An unreachable database must fail fast (a 503 page), not hold a worker until
@@ -374,4 +373,6 @@ EXPORTS_ACTIVE_PER_USER = int(os.environ.get("EXPORTS_ACTIVE_PER_USER", "3"))
 # (bench/bench_export.py: about 3 seconds of work each, see the README).
 EXPORT_INLINE_MAX_ROWS = {"xlsx": 20_000, "csv": 100_000}
 # The most bills one "Download Bills (ZIP)" holds.
-EXPORT_ZIP_MAX_BILLS = int(os.environ.get("EXPORT_ZIP_MAX_BILLS", "2000"))
+# 1,000 bills: about 1.3 s with their PDFs cached, 2 to 5 minutes rendering them all
+# (bench/bench_jobs.py --parts zip; the README has the figures).
+EXPORT_ZIP_MAX_BILLS = int(os.environ.get("EXPORT_ZIP_MAX_BILLS", "1000"))

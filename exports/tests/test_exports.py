@@ -330,3 +330,19 @@ def test_losing_the_database_mid_export_fails_it_and_offers_nothing(
     assert "The database could not be reached while the export ran" in export.error
     assert not export.file
     assert not (export_storage.exists("") and any(export_storage.listdir("")))
+
+
+def test_every_row_is_counted_before_the_file_is_saved(
+    member_client, bills, small_inline_limit, monkeypatch
+):
+    """Saving a large sheet takes seconds with nothing to count: the page says so."""
+    export = queue(member_client, "/bills/export.csv")
+    Export.objects.filter(pk=export.pk).update(status=Export.Status.RUNNING)
+    export.refresh_from_db()
+    progress = jobs.Progress(export)
+
+    assert list(progress.count(range(5))) == list(range(5))
+
+    export.refresh_from_db()
+    assert export.done == export.total == 5
+    assert "All 5 rows written; saving the file…" in text(member_client.get("/exports/"))
