@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import logging
 import sys
@@ -14,7 +13,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import InterfaceError, OperationalError
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
@@ -30,6 +29,7 @@ from exports.services import TooManyExports, export_request
 
 from . import excel
 from .audit import audit_record
+from .exporting import describe_filter, write_bills_file
 from .filters import BillFilter, IdChoiceField, bill_filter, order_filter
 from .forms import OrderForm
 from .middleware import SESSION_KEY
@@ -43,7 +43,6 @@ from .pdf import (
     render_bill_pdf,
     render_credit_note_pdf,
 )
-from .selectors import export_rows
 from .services import (
     InvalidTransition,
     UnpaidOrderExists,
@@ -373,23 +372,6 @@ def _is_database_unavailable(exception: BaseException | None) -> bool:
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _describe_filter(filterset: BillFilter) -> str:
-    """`Product: SMS, Email; Status: Pending`, for the workbook's properties."""
-    if not filterset.is_bound:
-        return "all bills"
-    parts = []
-    for name, value in filterset.form.cleaned_data.items():
-        if isinstance(value, QuerySet | list | tuple):
-            value = ", ".join(str(item) for item in value)
-        elif isinstance(value, dt.date):
-            value = value.strftime("%Y-%m")
-        elif name == "status" and value:
-            value = Bill.Status(value).label
-        if value:
-            parts.append(f"{filterset.form.fields[name].label}: {value}")
-    return "; ".join(parts) or "all bills"
-
-
 def _filter_errors(filterset: BillFilter) -> str:
     form = filterset.form
     return " ".join(
@@ -458,7 +440,7 @@ def _queue_export(request: HttpRequest, file_format: str, filterset, count: int)
         context = {
             "file_format": Export.Format(file_format),
             "count": count,
-            "description": _describe_filter(filterset),
+            "description": describe_filter(filterset),
             "action": request.get_full_path(),
             "section": "bills",
         }
@@ -469,7 +451,7 @@ def _queue_export(request: HttpRequest, file_format: str, filterset, count: int)
             user=request.user,
             file_format=file_format,
             bills=filterset,
-            description=_describe_filter(filterset),
+            description=describe_filter(filterset),
             total=count,
         )
     except TooManyExports:
@@ -560,21 +542,15 @@ def _write_export(file_format: str, filterset: BillFilter, organization: Organiz
     """The finished file, rewound, in an unnamed temporary file (nothing is ever left on
     disk, whatever happens to the request; FileResponse closes it once sent, or when the
     client goes away), and what it holds."""
-    time_zone = zoneinfo.ZoneInfo(organization.time_zone)
-    rows = export_rows(filterset.qs)
     output = tempfile.TemporaryFile(prefix="bills-export-")  # noqa: SIM115
     try:
-        if file_format == "xlsx":
-            summary = excel.write_bills_xlsx(
-                rows,
-                output,
-                organization=organization.name,
-                filter_description=_describe_filter(filterset),
-                time_zone=time_zone,
-                max_rows=excel.MAX_XLSX_BILLS,
-            )
-        else:
-            summary = excel.write_bills_csv(rows, output, time_zone=time_zone)
+        summary = write_bills_file(
+            file_format,
+            filterset.qs,
+            output,
+            organization=organization,
+            description=describe_filter(filterset),
+        )
     except BaseException:
         output.close()
         raise

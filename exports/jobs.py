@@ -12,7 +12,6 @@ import logging
 import tempfile
 import time
 import zipfile
-import zoneinfo
 from collections.abc import Iterable, Iterator
 from contextlib import suppress
 from types import SimpleNamespace
@@ -24,10 +23,10 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from bills import excel
+from bills.exporting import write_bills_file
 from bills.filters import BillFilter, bill_filter
 from bills.money import format_money
 from bills.pdf import BillTooLarge, RenderTimedOut, render_bill_pdf
-from bills.selectors import export_rows
 
 from .models import Export
 
@@ -175,18 +174,14 @@ def _write_sheet(export: Export, output, progress: Progress) -> excel.ExportSumm
     bills = filter_for(export)
     if bills.is_bound and not bills.is_valid():
         raise ExportFailed("The filter is no longer valid. Export again from the Bills page.")
-    time_zone = zoneinfo.ZoneInfo(export.organization.time_zone)
-    rows = progress.count(export_rows(bills.qs))
-    if export.file_format == Export.Format.XLSX:
-        return excel.write_bills_xlsx(
-            rows,
-            output,
-            organization=export.organization.name,
-            filter_description=export.description,
-            time_zone=time_zone,
-            max_rows=excel.MAX_XLSX_BILLS,
-        )
-    return excel.write_bills_csv(rows, output, time_zone=time_zone)
+    return write_bills_file(
+        export.file_format,
+        bills.qs,
+        output,
+        organization=export.organization,
+        description=export.description,
+        counted=progress.count,
+    )
 
 
 def _write_zip(export: Export, output, progress: Progress) -> None:

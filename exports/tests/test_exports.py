@@ -21,6 +21,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 from pypdf import PdfReader
 
+from bills import exporting
 from bills.models import AuditEvent
 from bills.services import bill_clear
 from exports import jobs
@@ -203,7 +204,7 @@ def test_a_running_export_stops_when_cancelled(
 ):
     export = queue(member_client, "/bills/export.csv")
     monkeypatch.setattr(jobs, "REPORT_SECONDS", 0)
-    rows = jobs.export_rows
+    rows = exporting.export_rows
 
     def cancel_midway(queryset):
         for number, row in enumerate(rows(queryset)):
@@ -211,7 +212,7 @@ def test_a_running_export_stops_when_cancelled(
                 member_client.post(f"/exports/{export.pk}/cancel/")
             yield row
 
-    monkeypatch.setattr(jobs, "export_rows", cancel_midway)
+    monkeypatch.setattr(exporting, "export_rows", cancel_midway)
 
     assert run(export).status == Export.Status.CANCELLED
     assert not export.file
@@ -314,13 +315,13 @@ def test_losing_the_database_mid_export_fails_it_and_offers_nothing(
     from django.db import OperationalError
 
     export = queue(member_client, "/bills/export.csv")
-    rows = jobs.export_rows
+    rows = exporting.export_rows
 
     def database_lost(queryset):
         yield next(iter(rows(queryset)))
         raise OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(jobs, "export_rows", database_lost)
+    monkeypatch.setattr(exporting, "export_rows", database_lost)
 
     with pytest.raises(OperationalError):
         run_export.call(str(export.pk))
