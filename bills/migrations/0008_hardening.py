@@ -5,11 +5,10 @@ notes, a bill's line count, and the audit trail's purge permit (issue 11).
 
 SQLite rebuilds a table for most of these changes and checks, while it renames the new
 one into place, the triggers that name it: 0005's and 0006's bills_version triggers, which
-name bills_organization, are set aside first and made again by 0009.
+name bills_organization, are set aside first (bills.triggers) and made again by 0009.
 """
 
 import decimal
-from importlib import import_module
 
 import django.core.validators
 import django.db.models.deletion
@@ -20,17 +19,13 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
+from bills.triggers import drop_version_triggers_on_sqlite, install_version_triggers
 
 
-def drop_version_triggers_on_sqlite(apps, schema_editor) -> None:
-    if schema_editor.connection.vendor != "sqlite":
-        return
-    for name in (
-        "0005_organization_bills_version",
-        "0006_bills_version_follows_applications_and_products",
-    ):
-        for statement in import_module(f"bills.migrations.{name}").DROP_SQLITE:
-            schema_editor.execute(statement)
+def restore_version_triggers_on_sqlite(apps, schema_editor) -> None:
+    """Reversed: the triggers 0009 set aside again, once the tables are as 0007 left them."""
+    if schema_editor.connection.vendor == "sqlite":
+        install_version_triggers(schema_editor)
 
 
 class Migration(migrations.Migration):
@@ -40,7 +35,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(drop_version_triggers_on_sqlite, migrations.RunPython.noop),
+        migrations.RunPython(drop_version_triggers_on_sqlite, restore_version_triggers_on_sqlite),
         migrations.CreateModel(
             name="AuditPurgePermit",
             fields=[

@@ -19,13 +19,13 @@ the triggers hold for every other path: QuerySet.update(), bulk writes, the admi
 
 SQLite drops a table's triggers when a later migration rebuilds it (most AlterField and
 AddConstraint), as 0008 did to bills_bill, bills_application and bills_product: 0005's and
-0006's bills_version triggers are made again at the end. A later migration that rebuilds a
-guarded table must do the same (test_immutable checks every trigger is there).
+0006's bills_version triggers are made again at the end (bills.triggers). A later migration
+that rebuilds a guarded table must do the same (test_immutable checks every trigger is there).
 """
 
-from importlib import import_module
-
 from django.db import migrations
+
+from bills.triggers import drop_version_triggers, install_version_triggers
 
 REFUSED = "23000"  # integrity_constraint_violation: psycopg2 raises IntegrityError
 
@@ -341,10 +341,7 @@ def create(apps, schema_editor) -> None:
         for statement in SQLITE:
             schema_editor.execute(statement)
         # 0008 rebuilt these tables, and SQLite dropped their triggers with them.
-        for name in ("0005_organization_bills_version", "0006_bills_version_follows_applications_and_products"):
-            earlier = import_module(f"bills.migrations.{name}")
-            for statement in [*earlier.DROP_SQLITE, *earlier.TRIGGERS_SQLITE]:
-                schema_editor.execute(statement)
+        install_version_triggers(schema_editor)
     else:
         raise NotImplementedError(f"guard triggers for {vendor}")
 
@@ -356,6 +353,8 @@ def drop(apps, schema_editor) -> None:
     elif vendor == "sqlite":
         for name in SQLITE_TRIGGER_NAMES:
             schema_editor.execute(f"DROP TRIGGER IF EXISTS {name}")
+        # Made here on SQLite, and in the way of 0008's rebuilds when it is reversed.
+        drop_version_triggers(schema_editor)
 
 
 class Migration(migrations.Migration):
