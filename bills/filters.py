@@ -2,7 +2,8 @@
 
 Build it on an already-scoped queryset and check `is_valid()` before reading `.qs`:
 on invalid input django-filter silently drops the bad filter, which would widen the
-result to bills the user did not ask for. `BillFilter.qs` selects nothing instead.
+result to bills the user did not ask for. Both FilterSets stand on StrictFilterSet,
+whose `.qs` selects nothing instead.
 """
 
 from __future__ import annotations
@@ -170,6 +171,26 @@ class OneValueEachForm(forms.Form):
         return cleaned
 
 
+class StrictFilterSet(django_filters.FilterSet):
+    """A FilterSet read from a query string that never widens what it selects.
+
+    Each rule is declared once, here and in the classes it uses: a field that takes one
+    value refuses several (OneValueEachForm, the default form; a subclass's own form
+    extends it); an id beyond what the id column holds is an unknown choice
+    (IdChoiceFilter, IdMultipleChoiceFilter); and an invalid filter selects nothing,
+    where django-filter would silently drop it and return more than was asked for."""
+
+    class Meta:
+        form = OneValueEachForm
+
+    @property
+    def qs(self) -> QuerySet:
+        if self.is_bound and not self.is_valid():
+            # Never widen: an invalid filter selects nothing (the form says why).
+            return self.queryset.none()
+        return super().qs
+
+
 class BillFilterForm(OneValueEachForm):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("label_suffix", "")
@@ -185,7 +206,7 @@ class BillFilterForm(OneValueEachForm):
         return cleaned
 
 
-class BillFilter(django_filters.FilterSet):
+class BillFilter(StrictFilterSet):
     product = IdMultipleChoiceFilter(
         queryset=_own_products,
         method="filter_products",
@@ -236,7 +257,7 @@ class BillFilter(django_filters.FilterSet):
     )
     sort = SortFilter(method="sort_by", label="Sort by")
 
-    class Meta:
+    class Meta(StrictFilterSet.Meta):
         model = Bill
         fields: list[str] = []
         form = BillFilterForm
@@ -280,22 +301,14 @@ class BillFilter(django_filters.FilterSet):
             return queryset.order_by(f"-{field}", "-id")
         return queryset.order_by(field, "id")
 
-    @property
-    def form(self) -> forms.Form:
-        if not hasattr(self, "_form"):
-            form = super().form
-            if _own_applications(self.request).count() > APPLICATION_CHOICES_LIMIT:
-                # Still accepts ?application=<id> (links, the export); the page shows it
-                # as a removable filter instead of a huge dropdown.
-                form.fields["application"].widget = forms.HiddenInput()
-        return self._form
-
-    @property
-    def qs(self) -> QuerySet[Bill]:
-        if self.is_bound and not self.is_valid():
-            # Never widen: an invalid filter selects nothing (the form says why).
-            return self.queryset.none()
-        return super().qs
+    def get_form_class(self) -> type[forms.Form]:
+        form_class = super().get_form_class()
+        if _own_applications(self.request).count() > APPLICATION_CHOICES_LIMIT:
+            # Still accepts ?application=<id> (links, the export); the page shows it as a
+            # removable filter instead of a huge dropdown. The field is this FilterSet's
+            # own (django-filter copies the filters per instance), so no other sees it.
+            form_class.base_fields["application"].widget = forms.HiddenInput()
+        return form_class
 
     def as_query(self) -> QueryDict:
         """This filter's own parameters, for links that must keep it (pages, sorting,
@@ -364,7 +377,7 @@ class OrderFilterForm(OneValueEachForm):
         return cleaned
 
 
-class OrderFilter(django_filters.FilterSet):
+class OrderFilter(StrictFilterSet):
     """Order Management's filters; dates are days in the organization's time zone."""
 
     product = IdChoiceFilter(
@@ -392,7 +405,7 @@ class OrderFilter(django_filters.FilterSet):
         error_messages={"invalid": DATE_INVALID, "repeated": "Choose one end date, not several."},
     )
 
-    class Meta:
+    class Meta(StrictFilterSet.Meta):
         model = Order
         fields: list[str] = []
         form = OrderFilterForm
@@ -412,13 +425,6 @@ class OrderFilter(django_filters.FilterSet):
             return queryset
         end = _start_of_day(value + dt.timedelta(days=1), self.time_zone)
         return queryset if end is None else queryset.filter(ordered_at__lt=end)
-
-    @property
-    def qs(self) -> QuerySet[Order]:
-        if self.is_bound and not self.is_valid():
-            # Never widen: an invalid filter selects nothing (the form says why).
-            return self.queryset.none()
-        return super().qs
 
 
 def order_filter(data, request) -> OrderFilter:

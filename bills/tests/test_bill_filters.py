@@ -313,6 +313,21 @@ def test_with_many_applications_the_search_replaces_the_dropdown(
     assert shown(wrong) == []
 
 
+def test_only_the_organization_with_many_applications_loses_the_dropdown(
+    client, member, outsider, bills, whatsapp_application, other_application, monkeypatch
+):
+    # The widget is swapped on one FilterSet's own form class, never on the shared filters.
+    monkeypatch.setattr("bills.filters.APPLICATION_CHOICES_LIMIT", 1)
+
+    client.force_login(member)
+    many = client.get("/bills/").content.decode()
+    client.force_login(outsider)
+    few = client.get("/bills/").content.decode()
+
+    assert '<select name="application"' not in many
+    assert '<select name="application"' in few
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL trigram index")
 def test_a_search_by_whatsapp_business_account_can_use_the_trigram_index(bills):
     # The index (migration 0007) must match the SQL Django writes for icontains,
