@@ -17,13 +17,11 @@ time: concurrent downloads of the same uncached bill wait for the first and read
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import logging
 import mimetypes
 import multiprocessing
-import sys
 import threading
 import time
 import urllib.request
@@ -40,7 +38,7 @@ from django.core.files.storage import storages
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connections, transaction
 from django.template.loader import get_template
 
-from . import money
+from .code_version import code_version
 from .models import Bill, BillLine, CreditNote
 from .money import format_money, format_unit_price
 
@@ -260,16 +258,11 @@ def _stored_lines(bill: Bill) -> list[tuple]:
         return _at_most_max_lines(bill, cursor.fetchall())
 
 
-@functools.cache
-def _code_version() -> bytes:
-    """The code that formats what the PDF prints; it only changes with a restart."""
-    return b"".join(Path(module.__file__).read_bytes() for module in (sys.modules[__name__], money))
-
-
 def layout_version() -> str:
     """A digest of everything besides the bill that shapes the PDF: templates, CSS, the code
     that formats values, the renderer."""
-    digest = hashlib.sha256(_code_version())
+    # The code that formats what the PDF prints.
+    digest = hashlib.sha256(code_version("bills/pdf.py", "bills/money.py").encode())
     for name in LAYOUT_TEMPLATES:
         digest.update(get_template(name).template.source.encode())
     digest.update(Path(finders.find(STYLESHEET)).read_bytes())

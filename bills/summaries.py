@@ -19,11 +19,9 @@ once, and would only push out entries that are read again.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import logging
 from collections.abc import Callable
-from pathlib import Path
 
 import django_filters
 from django.conf import settings
@@ -31,7 +29,7 @@ from django.core.cache import caches
 from django.http import HttpRequest, QueryDict
 from django.utils.safestring import SafeString, mark_safe
 
-from . import models
+from .code_version import code_version
 from .filters import BillFilter
 from .models import Bill, BillSummary, Organization
 from .paging import PageForm
@@ -57,28 +55,17 @@ TIMEOUT = 600
 logger = logging.getLogger(__name__)
 
 
-@functools.cache
-def _code_version() -> str:
-    """The code and templates that make what is stored (BillSummary, the page's content):
-    a shared cache outlives a deploy, and must not hand new code an object pickled by
-    the old one, nor a page in the old layout."""
-    app = Path(models.__file__).parent
-    sources = [
-        *app.glob("*.py"),
-        *app.glob("templatetags/*.py"),
-        *(Path(settings.BASE_DIR) / "templates" / "bills").glob("*.html"),
-    ]
-    digest = hashlib.sha256()
-    for source in sorted(sources):
-        digest.update(source.read_bytes())
-    return digest.hexdigest()[:12]
+# The code and templates that make what is stored (BillSummary, the page's content): a
+# shared cache outlives a deploy, and must not hand new code an object pickled by the old
+# one, nor a page in the old layout.
+CODE = ("bills/*.py", "bills/templatetags/*.py", "templates/bills/*.html")
 
 
 def _key(kind: str, organization: Organization, parts: object = ()) -> str:
     # created_at: SQLite may hand a deleted organization's id to a new one.
     digest = hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
     stamp = organization.created_at.timestamp()
-    version = f"{organization.bills_version}:{_code_version()}"
+    version = f"{organization.bills_version}:{code_version(*CODE)}"
     return f"bills:{kind}:{organization.pk}:{stamp}:{version}:{digest}"
 
 
