@@ -26,7 +26,7 @@ from .services import (
     bill_clear,
     bill_issue,
     credit_note_issue,
-    order_number,
+    order_pay,
     order_place,
 )
 
@@ -367,21 +367,22 @@ def _ensure_bill(organization, product, entry, application, cycle, age, orderer)
         cleared_at = dt.datetime.combine(
             bill.bill_date + dt.timedelta(days=rng.randint(5, 25)), dt.time(10, 30), tzinfo=dt.UTC
         )
-        bill_clear(bill=bill, cleared_at=cleared_at)
     if overdraft:
-        Order.objects.create(
-            number=order_number(cleared_at if cleared else _bill_time(bill)),
+        # Placed like a member would: an overdraft that was settled was paid by bank
+        # transfer on the day the bill was cleared.
+        order = order_place(
             organization=organization,
             product=product,
             order_type=Order.Type.SUPPLEMENTARY_PAYMENT,
-            status=Order.Status.PAID if cleared else Order.Status.UNPAID,
             amount=overdraft,
-            currency=organization.currency,
-            payment_method=Order.PaymentMethod.BANK_TRANSFER if cleared else "",
             ordered_by=orderer,
             ordered_at=cleared_at if cleared else _bill_time(bill),
             bill=bill,
         )
+        if cleared:
+            order_pay(order=order, payment_method=Order.PaymentMethod.BANK_TRANSFER)
+    if cleared:
+        bill_clear(bill=bill, cleared_at=cleared_at)
     return 1
 
 
@@ -417,18 +418,15 @@ def _ensure_purchase_orders(organizations, products, users, today) -> int:
                 ordered_at=ordered_at,
             ).exists():
                 continue
-            Order.objects.create(
-                number=order_number(ordered_at),
+            order = order_place(
                 organization=organization,
                 product=product,
                 order_type=order_type,
-                status=Order.Status.PAID,
                 amount=amount,
-                currency=organization.currency,
-                payment_method=Order.PaymentMethod.CARD,
                 ordered_by=users[spec.slug],
                 ordered_at=ordered_at,
             )
+            order_pay(order=order, payment_method=Order.PaymentMethod.CARD)
             created += 1
     created += _ensure_unpaid_top_up(organizations["acme"], products["sms"], users["acme"], today)
     return created

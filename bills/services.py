@@ -274,21 +274,34 @@ def order_place(
     amount: Decimal,
     ordered_by: AbstractBaseUser,
     ordered_at: dt.datetime | None = None,
+    bill: Bill | None = None,
 ) -> Order:
-    """Place an Unpaid order from the Product Market; payment happens elsewhere.
+    """Place an Unpaid order: a New Purchase or a Top-up from the Product Market, or a
+    Supplementary Payment of a Pending `bill`'s amount due; payment happens elsewhere.
 
     Raises UnpaidOrderExists when the organization already has an Unpaid order for the
-    product, also when a concurrent request won the race (the database's constraint).
+    product (or, for a Supplementary Payment, for the bill), also when a concurrent
+    request won the race (the database's constraint).
     """
-    if order_type not in PLACEABLE_ORDER_TYPES:
+    if bill is not None:
+        _require_settles(bill, organization=organization, product=product, amount=amount)
+        if order_type != Order.Type.SUPPLEMENTARY_PAYMENT:
+            raise ValueError(f"{Order.Type(order_type).label} orders settle no bill")
+    elif order_type not in PLACEABLE_ORDER_TYPES:
         raise ValueError(f"{order_type!r} orders are not placed from the Product Market")
     # round_money refuses anything but Decimal; then the amount must need no rounding.
     if not is_at_minor_unit(amount, organization.currency) or not 0 < amount <= MAX_ORDER_AMOUNT:
         raise ValueError(f"{amount} is not a positive amount in {organization.currency}")
     _require_member(ordered_by, organization)
     ordered_at = ordered_at or timezone.now()
+
+    def blocking() -> Order | None:
+        if bill is not None:
+            return bill.orders.unpaid().first()
+        return unpaid_order_for(organization, product)
+
     with transaction.atomic():
-        existing = unpaid_order_for(organization, product)
+        existing = blocking()
         if existing is not None:
             raise UnpaidOrderExists(existing)
         try:
@@ -303,12 +316,41 @@ def order_place(
                     currency=organization.currency,
                     ordered_by=ordered_by,
                     ordered_at=ordered_at,
+                    bill=bill,
                 )
         except IntegrityError:
-            existing = unpaid_order_for(organization, product)
+            existing = blocking()
             if existing is None:
                 raise
             raise UnpaidOrderExists(existing) from None
+
+
+def _require_settles(bill: Bill, *, organization: Organization, product: Product, amount) -> None:
+    """A Supplementary Payment settles a Pending bill of its organization and product,
+    for exactly what is due."""
+    if bill.organization_id != organization.pk or bill.product_id != product.pk:
+        raise ValueError(f"{bill.number} is not a bill of {organization.name} for {product.name}")
+    if not bill.is_pending:
+        raise InvalidTransition(f"{bill.number} is {bill.get_status_display()}: nothing is due")
+    if amount != bill.amount_due:
+        raise ValueError(f"{bill.number} has {bill.amount_due} {bill.currency} due, not {amount}")
+
+
+def order_pay(*, order: Order, payment_method: str) -> Order:
+    """Record the payment of an Unpaid order, as the payment provider reports it."""
+    if payment_method not in Order.PaymentMethod.values or not payment_method:
+        raise ValueError(f"{payment_method!r} is not a payment method")
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        if locked.status != Order.Status.UNPAID:
+            raise InvalidTransition(
+                f"{locked.number} is {locked.get_status_display()}; only Unpaid orders are paid"
+            )
+        locked.status = Order.Status.PAID
+        locked.payment_method = payment_method
+        locked.save(update_fields=["status", "payment_method"])
+    order.status, order.payment_method = locked.status, locked.payment_method
+    return order
 
 
 def order_cancel(*, order: Order, cancelled_by: AbstractBaseUser) -> Order:

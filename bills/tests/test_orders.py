@@ -13,7 +13,15 @@ from django.test import Client
 
 from bills.filters import order_filter
 from bills.models import Order
-from bills.services import InvalidTransition, order_cancel, order_number
+from bills.services import (
+    InvalidTransition,
+    UnpaidOrderExists,
+    bill_clear,
+    order_cancel,
+    order_number,
+    order_pay,
+    order_place,
+)
 from bills.tests.fixtures import make_user
 
 NEW_YORK = dt.timezone(dt.timedelta(hours=-4))  # America/New_York in October (EDT)
@@ -423,6 +431,79 @@ def test_an_overdraft_without_order_says_so(member_client, make_bill, applicatio
     page = member_client.get(bill.get_absolute_url()).content.decode()
 
     assert "No Supplementary Payment order settles this overdraft yet." in page
+
+
+def test_a_member_places_a_supplementary_payment_for_what_a_bill_has_due(
+    member_client, make_bill, application, organization, products, member
+):
+    bill = make_bill(application, overdraft="42.50")
+
+    order = order_place(
+        organization=organization,
+        product=products["app_push"],
+        order_type=Order.Type.SUPPLEMENTARY_PAYMENT,
+        amount=Decimal("42.50"),
+        ordered_by=member,
+        bill=bill,
+    )
+
+    assert (order.status, order.bill) == (Order.Status.UNPAID, bill)
+    page = member_client.get(bill.get_absolute_url()).content.decode()
+    assert f'Supplementary Payment <span class="nowrap">{order.number}</span>' in page
+    with pytest.raises(UnpaidOrderExists) as refused:
+        order_place(
+            organization=organization,
+            product=products["app_push"],
+            order_type=Order.Type.SUPPLEMENTARY_PAYMENT,
+            amount=Decimal("42.50"),
+            ordered_by=member,
+            bill=bill,
+        )
+    assert refused.value.order == order
+
+
+def test_a_supplementary_payment_settles_only_what_its_bill_has_due(
+    make_bill, application, other_application, organization, products, member
+):
+    place = {
+        "organization": organization,
+        "product": products["app_push"],
+        "order_type": Order.Type.SUPPLEMENTARY_PAYMENT,
+        "ordered_by": member,
+    }
+    pending = make_bill(application, overdraft="42.50")
+    cleared = make_bill(application, cycle="2026-09", overdraft="10.00")
+    bill_clear(bill=cleared)
+    theirs = make_bill(other_application, overdraft="42.50")
+
+    with pytest.raises(ValueError, match="has 42.50 USD due"):
+        order_place(**place, amount=Decimal("40.00"), bill=pending)
+    with pytest.raises(InvalidTransition, match="Cleared: nothing is due"):
+        order_place(**place, amount=Decimal("10.00"), bill=cleared)
+    with pytest.raises(ValueError, match="is not a bill of Acme Messaging for App Push"):
+        order_place(**place, amount=Decimal("42.50"), bill=theirs)
+    with pytest.raises(ValueError, match="settle no bill"):
+        order_place(
+            **place | {"order_type": Order.Type.TOP_UP}, amount=Decimal("42.50"), bill=pending
+        )
+    assert not Order.objects.exists()
+
+
+def test_paying_an_order_marks_it_paid_once(organization, products, member):
+    order = order_place(
+        organization=organization,
+        product=products["sms"],
+        order_type=Order.Type.TOP_UP,
+        amount=Decimal("100.00"),
+        ordered_by=member,
+    )
+
+    order_pay(order=order, payment_method=Order.PaymentMethod.CARD)
+
+    order.refresh_from_db()
+    assert (order.status, order.get_payment_method_display()) == (Order.Status.PAID, "Credit card")
+    with pytest.raises(InvalidTransition, match="only Unpaid orders are paid"):
+        order_pay(order=order, payment_method=Order.PaymentMethod.CARD)
 
 
 # What the database refuses --------------------------------------------------------------

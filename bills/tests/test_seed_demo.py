@@ -60,6 +60,19 @@ def test_it_builds_a_realistic_mix():
         )
 
 
+def test_each_overdraft_has_its_supplementary_payment_paid_when_the_bill_is_cleared():
+    call_command("seed_demo")
+
+    for bill in Bill.objects.filter(overdraft_amount__gt=0):
+        order = bill.orders.get()
+        assert (order.order_type, order.amount) == (
+            Order.Type.SUPPLEMENTARY_PAYMENT,
+            bill.overdraft_amount,
+        )
+        assert order.status == (Order.Status.PAID if bill.status == "cleared" else "unpaid")
+    assert not Order.objects.filter(bill__overdraft_amount=0).exists()
+
+
 def test_bill_numbers_follow_the_cycle():
     assert bill_number(dt.date(2026, 10, 1), 123) == "BILL-202610-000123"
 
