@@ -296,6 +296,17 @@ def test_the_switcher_is_a_labelled_form_in_the_top_bar(member_client):
     assert buttons == {"English": "true", "简体中文": "false"}
 
 
+def test_each_language_is_named_in_itself(member, compiled_catalogue):
+    tree = lxml.html.fromstring(chinese_client(member).get("/bills/").content)
+
+    buttons = tree.xpath("//form[@class='language-switch']//button")
+    assert {b.text_content(): b.get("aria-pressed") for b in buttons} == {
+        "English": "false",
+        "简体中文": "true",
+    }
+    assert [b.get("lang") for b in buttons] == ["en", "zh-Hans"]
+
+
 def test_the_bill_page_shows_the_cycle_and_amounts_in_chinese(
     make_bill, application, member, compiled_catalogue
 ):
