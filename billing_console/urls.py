@@ -3,6 +3,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from bills import languages
+
 from . import health
 
 urlpatterns = [
@@ -15,6 +17,8 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # The top bar's language switcher: a POST, open to the login page too.
+    path("language/", languages.set_language, name="set_language"),
     path("admin/", admin.site.urls),
     path("", include("bills.urls")),
     path("", include("exports.urls")),

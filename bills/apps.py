@@ -1,7 +1,12 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class BillsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "bills"
-    verbose_name = "Orders & Bills"
+    verbose_name = _("Orders & Bills")
+
+    def ready(self) -> None:
+        # Connects the login signal that restores a user's chosen language.
+        from . import languages  # noqa: F401

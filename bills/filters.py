@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import connections
 from django.db.models import Q, QuerySet
 from django.http import QueryDict
+from django.utils.translation import gettext_lazy as _
 
 from .models import Application, Bill, Order, Product
 
@@ -46,7 +47,7 @@ class MonthField(forms.Field):
     widget = forms.TextInput(attrs={"type": "month", "placeholder": "YYYY-MM"})
     default_error_messages = {
         # Quotes the bad value: a browser's month picker shows an invalid value as empty.
-        "invalid": "“%(value)s” is not a month: enter it as YYYY-MM, for example 2026-10.",
+        "invalid": _("“%(value)s” is not a month: enter it as YYYY-MM, for example 2026-10."),
     }
 
     def to_python(self, value):
@@ -71,7 +72,7 @@ class SortField(forms.Field):
     because a stale or hand-edited sort link should still show the bills."""
 
     widget = forms.HiddenInput
-    default_error_messages = {"repeated": "Choose one sort order, not several."}
+    default_error_messages = {"repeated": _("Choose one sort order, not several.")}
 
     def clean(self, value) -> str:
         value = value.strip() if isinstance(value, str) else ""
@@ -164,9 +165,9 @@ class OneValueEachForm(forms.Form):
             if len(self.data.getlist(self.add_prefix(name))) > 1:
                 # Which value was meant is the question, not what is wrong with the last.
                 self.errors.pop(name, None)
-                message = field.error_messages.get(
-                    "repeated", f"Choose one {str(field.label).lower()}, not several."
-                )
+                message = field.error_messages.get("repeated") or _(
+                    "Choose one %(field)s, not several."
+                ) % {"field": str(field.label).lower()}
                 self.add_error(name, ValidationError(message, code="repeated"))
         return cleaned
 
@@ -200,9 +201,9 @@ class BillFilterForm(OneValueEachForm):
         cleaned = super().clean()
         month, start, end = (cleaned.get(name) for name in ("cycle", "cycle_from", "cycle_to"))
         if month and (start or end):
-            self.add_error("cycle", "Choose one month or a range of months, not both.")
+            self.add_error("cycle", _("Choose one month or a range of months, not both."))
         if start and end and start > end:
-            self.add_error("cycle_to", "The end month must not be before the start month.")
+            self.add_error("cycle_to", _("The end month must not be before the start month."))
         return cleaned
 
 
@@ -210,52 +211,53 @@ class BillFilter(StrictFilterSet):
     product = IdMultipleChoiceFilter(
         queryset=_own_products,
         method="filter_products",
-        label="Product",
+        label=_("Product"),
         widget=forms.CheckboxSelectMultiple,
         error_messages={
-            "invalid_choice": "There is no product %(value)s among yours.",
-            "invalid_pk_value": "“%(pk)s” is not a product.",
+            "invalid_choice": _("There is no product %(value)s among yours."),
+            "invalid_pk_value": _("“%(pk)s” is not a product."),
         },
     )
     application = ApplicationFilter(
         queryset=_own_applications,
-        label="Application",
-        empty_label="All applications",
-        error_messages={"invalid_choice": "That is not one of your applications."},
+        label=_("Application"),
+        empty_label=_("All applications"),
+        error_messages={"invalid_choice": _("That is not one of your applications.")},
     )
-    cycle = MonthFilter(field_name="billing_cycle", label="Month")
+    cycle = MonthFilter(field_name="billing_cycle", label=_("Month"))
     cycle_from = MonthFilter(
         field_name="billing_cycle",
         lookup_expr="gte",
-        label="From",
-        error_messages={"repeated": "Choose one start month, not several."},
+        label=_("From"),
+        error_messages={"repeated": _("Choose one start month, not several.")},
     )
     cycle_to = MonthFilter(
         field_name="billing_cycle",
         lookup_expr="lte",
-        label="To",
-        error_messages={"repeated": "Choose one end month, not several."},
+        label=_("To"),
+        error_messages={"repeated": _("Choose one end month, not several.")},
     )
     status = django_filters.ChoiceFilter(
         choices=Bill.Status.choices,
-        label="Status",
-        empty_label="All statuses",
+        label=_("Status"),
+        empty_label=_("All statuses"),
         error_messages={
-            "invalid_choice": "“%(value)s” is not a status: choose Pending, Cleared or all."
+            "invalid_choice": _("“%(value)s” is not a status: choose Pending, Cleared or all.")
         },
     )
     q = django_filters.CharFilter(
         method="search",
-        label="Search",
+        label=_("Search"),
         max_length=SEARCH_MAX_LENGTH,
-        help_text="Application name, AppKey or WhatsApp Business Account",
+        help_text=_("Application name, AppKey or WhatsApp Business Account"),
         error_messages={
-            "max_length": "Search for at most %(limit_value)d characters "
-            "(this search has %(show_value)d).",
-            "repeated": "Search for one text, not several.",
+            "max_length": _(
+                "Search for at most %(limit_value)d characters (this search has %(show_value)d)."
+            ),
+            "repeated": _("Search for one text, not several."),
         },
     )
-    sort = SortFilter(method="sort_by", label="Sort by")
+    sort = SortFilter(method="sort_by", label=_("Sort by"))
 
     class Meta(StrictFilterSet.Meta):
         model = Bill
@@ -350,7 +352,7 @@ def bill_filter(data, request) -> BillFilter:
 # Order Management -----------------------------------------------------------------------
 
 ORDER_DEFAULT_ORDERING = ("-ordered_at", "-id")
-DATE_INVALID = "Enter a date as YYYY-MM-DD, for example 2026-10-31."
+DATE_INVALID = _("Enter a date as YYYY-MM-DD, for example 2026-10-31.")
 
 
 def _ordered_products(request) -> QuerySet[Product]:
@@ -373,7 +375,7 @@ class OrderFilterForm(OneValueEachForm):
         cleaned = super().clean()
         start, end = cleaned.get("ordered_from"), cleaned.get("ordered_to")
         if start and end and start > end:
-            self.add_error("ordered_to", "The end date must not be before the start date.")
+            self.add_error("ordered_to", _("The end date must not be before the start date."))
         return cleaned
 
 
@@ -381,28 +383,34 @@ class OrderFilter(StrictFilterSet):
     """Order Management's filters; dates are days in the organization's time zone."""
 
     product = IdChoiceFilter(
-        queryset=_ordered_products, label="Product", empty_label="All products"
+        queryset=_ordered_products, label=_("Product"), empty_label=_("All products")
     )
     type = django_filters.ChoiceFilter(
         field_name="order_type",
         choices=Order.Type.choices,
-        label="Order type",
-        empty_label="All types",
+        label=_("Order type"),
+        empty_label=_("All types"),
     )
     status = django_filters.ChoiceFilter(
-        choices=Order.Status.choices, label="Order status", empty_label="All statuses"
+        choices=Order.Status.choices, label=_("Order status"), empty_label=_("All statuses")
     )
     ordered_from = django_filters.DateFilter(
         method="ordered_since",
-        label="Ordered from",
+        label=_("Ordered from"),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        error_messages={"invalid": DATE_INVALID, "repeated": "Choose one start date, not several."},
+        error_messages={
+            "invalid": DATE_INVALID,
+            "repeated": _("Choose one start date, not several."),
+        },
     )
     ordered_to = django_filters.DateFilter(
         method="ordered_until",
-        label="Ordered to",
+        label=_("Ordered to"),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        error_messages={"invalid": DATE_INVALID, "repeated": "Choose one end date, not several."},
+        error_messages={
+            "invalid": DATE_INVALID,
+            "repeated": _("Choose one end date, not several."),
+        },
     )
 
     class Meta(StrictFilterSet.Meta):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .models import Order, Organization, Product
 from .money import MONEY_MAX_DIGITS, currency_decimals
@@ -15,14 +17,16 @@ class OrderForm(forms.Form):
     """A New Purchase or a prepaid Top-up of an amount, in the organization's currency."""
 
     order_type = forms.ChoiceField(
-        label="Order type",
+        label=gettext_lazy("Order type"),
         choices=[(value, Order.Type(value).label) for value in PLACEABLE_ORDER_TYPES],
         initial=Order.Type.NEW_PURCHASE,
         widget=forms.RadioSelect,
     )
     # The amount field is built per form: its decimals follow the organization's currency.
     accept_agreement = forms.BooleanField(
-        error_messages={"required": "Accept the service agreement to place the order."},
+        error_messages={
+            "required": gettext_lazy("Accept the service agreement to place the order.")
+        },
     )
 
     def __init__(self, *args, organization: Organization, product: Product, **kwargs):
@@ -35,7 +39,7 @@ class OrderForm(forms.Form):
         places = currency_decimals(currency)
         smallest = Decimal(1).scaleb(-places)
         self.fields["amount"] = forms.DecimalField(
-            label=f"Amount ({currency})",
+            label=_("Amount (%(currency)s)") % {"currency": currency},
             max_digits=MONEY_MAX_DIGITS,
             decimal_places=places,
             widget=forms.NumberInput(
@@ -43,16 +47,18 @@ class OrderForm(forms.Form):
             ),
         )
         self.order_fields(["order_type", "amount", "accept_agreement"])
-        self.fields[
-            "accept_agreement"
-        ].label = f"I have read and accept the {product.name} Service Agreement"
+        self.fields["accept_agreement"].label = _(
+            "I have read and accept the %(product)s Service Agreement"
+        ) % {"product": product.name}
 
     def clean_amount(self) -> Decimal:
         amount = self.cleaned_data["amount"]
         if amount <= 0:
-            raise forms.ValidationError("Enter an amount greater than 0.", code="not_positive")
+            raise forms.ValidationError(_("Enter an amount greater than 0."), code="not_positive")
         if amount > MAX_ORDER_AMOUNT:
-            raise forms.ValidationError("This amount is too large for one order.", code="too_large")
+            raise forms.ValidationError(
+                _("This amount is too large for one order."), code="too_large"
+            )
         return amount
 
     def clean(self):
@@ -60,9 +66,15 @@ class OrderForm(forms.Form):
         self.existing_order = unpaid_order_for(self.organization, self.product)
         if self.existing_order is not None:
             raise forms.ValidationError(
-                f"{self.organization.name} already has an Unpaid order for "
-                f"{self.product.name} ({self.existing_order.number}). Pay or cancel it "
-                "before placing another.",
+                _(
+                    "%(organization)s already has an Unpaid order for %(product)s "
+                    "(%(number)s). Pay or cancel it before placing another."
+                )
+                % {
+                    "organization": self.organization.name,
+                    "product": self.product.name,
+                    "number": self.existing_order.number,
+                },
                 code="unpaid_order_exists",
             )
         return cleaned

@@ -19,6 +19,7 @@ from django.db.models.functions import Length, Round
 from django.db.models.lookups import LessThanOrEqual
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from .money import (
     CURRENCY_CHOICES,
@@ -158,31 +159,42 @@ class OrganizationQuerySet(models.QuerySet):
 
 
 class Organization(models.Model):
-    name = models.CharField(max_length=NAME_MAX_LENGTH)
-    slug = models.SlugField(max_length=80, unique=True)
-    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, default="USD")
-    time_zone = models.CharField(max_length=64, choices=TIME_ZONE_CHOICES, default="UTC")
+    name = models.CharField(max_length=NAME_MAX_LENGTH, verbose_name=_("name"))
+    slug = models.SlugField(max_length=80, unique=True, verbose_name=_("slug"))
+    currency = models.CharField(
+        max_length=3, choices=CURRENCY_CHOICES, default="USD", verbose_name=_("currency")
+    )
+    time_zone = models.CharField(
+        max_length=64, choices=TIME_ZONE_CHOICES, default="UTC", verbose_name=_("time zone")
+    )
     # The payer tax profile; each bill keeps a snapshot of it as it was at issue time.
-    legal_name = models.CharField(max_length=NAME_MAX_LENGTH)
-    tax_id = models.CharField("tax ID", max_length=64, blank=True)
+    legal_name = models.CharField(max_length=NAME_MAX_LENGTH, verbose_name=_("legal name"))
+    tax_id = models.CharField(_("tax ID"), max_length=64, blank=True)
     address = models.TextField(
         blank=True,
         max_length=ADDRESS_MAX_LENGTH,
         validators=[MaxLengthValidator(ADDRESS_MAX_LENGTH)],
+        verbose_name=_("address"),
     )
-    country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2 code, e.g. DE.")
-    billing_email = models.EmailField()
-    created_at = models.DateTimeField(auto_now_add=True)
+    country = models.CharField(
+        max_length=2, help_text=_("ISO 3166-1 alpha-2 code, e.g. DE."), verbose_name=_("country")
+    )
+    billing_email = models.EmailField(verbose_name=_("billing email"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
     # Raised by database triggers on every insert, update or delete of the organization's
     # bills (migration 0005) and applications, and of any product (0006), whoever writes
     # them (services, admin, bulk_create, QuerySet.update, raw SQL): whatever the Bills
     # page shows. Its cached totals and content are keyed by it. Never written by Django
     # (see save); the database default lets code older than the column insert rows.
-    bills_version = models.PositiveBigIntegerField(default=0, db_default=0, editable=False)
+    bills_version = models.PositiveBigIntegerField(
+        default=0, db_default=0, editable=False, verbose_name=_("bills version")
+    )
 
     objects = OrganizationQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("organization")
+        verbose_name_plural = _("organizations")
         ordering = ["name"]
         # Copied onto every bill: no more than a bill may hold.
         constraints = max_length_checks(
@@ -213,20 +225,30 @@ class Organization(models.Model):
 
 class Membership(models.Model):
     class Role(models.TextChoices):
-        OWNER = "owner", "Owner"
-        FINANCE = "finance", "Finance"
-        MEMBER = "member", "Member"
+        OWNER = "owner", _("Owner")
+        FINANCE = "finance", _("Finance")
+        MEMBER = "member", _("Member")
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        verbose_name=_("user"),
     )
     organization = models.ForeignKey(
-        Organization, on_delete=models.CASCADE, related_name="memberships"
+        Organization,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        verbose_name=_("organization"),
     )
-    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
-    created_at = models.DateTimeField(auto_now_add=True)
+    role = models.CharField(
+        max_length=16, choices=Role.choices, default=Role.MEMBER, verbose_name=_("role")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
         constraints = [
             models.UniqueConstraint(
                 fields=["user", "organization"], name="membership_unique_user_organization"
@@ -250,17 +272,21 @@ class ProductQuerySet(models.QuerySet):
 
 
 class Product(models.Model):
-    code = models.SlugField(max_length=40, unique=True)
-    name = models.CharField(max_length=100, unique=True)
+    code = models.SlugField(max_length=40, unique=True, verbose_name=_("code"))
+    name = models.CharField(max_length=100, unique=True, verbose_name=_("name"))
     usage_unit = models.CharField(
-        max_length=40, help_text="Plural noun for what usage counts, e.g. messages."
+        max_length=40,
+        help_text=_("Plural noun for what usage counts, e.g. messages."),
+        verbose_name=_("usage unit"),
     )
-    description = models.TextField(blank=True)
-    position = models.PositiveSmallIntegerField(default=0)
+    description = models.TextField(blank=True, verbose_name=_("description"))
+    position = models.PositiveSmallIntegerField(default=0, verbose_name=_("position"))
 
     objects = ProductQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
         ordering = ["position", "name"]
         # Printed on every bill of the product.
         constraints = max_length_checks("product", name=100, usage_unit=40)
@@ -281,22 +307,32 @@ class ProductPrice(models.Model):
     the tier's unit price applies from that monthly quantity on.
     """
 
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="prices")
-    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, related_name="prices", verbose_name=_("product")
+    )
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, verbose_name=_("currency"))
     description = models.CharField(
-        max_length=200, help_text="What is counted, e.g. SMS to Germany."
+        max_length=200,
+        help_text=_("What is counted, e.g. SMS to Germany."),
+        verbose_name=_("description"),
     )
     min_quantity = models.PositiveBigIntegerField(
-        default=0, help_text="The tier applies from this monthly quantity on; 0 for the first."
+        default=0,
+        help_text=_("The tier applies from this monthly quantity on; 0 for the first."),
+        verbose_name=_("min quantity"),
     )
     unit_price = models.DecimalField(
-        max_digits=UNIT_PRICE_MAX_DIGITS, decimal_places=UNIT_PRICE_DECIMAL_PLACES
+        max_digits=UNIT_PRICE_MAX_DIGITS,
+        decimal_places=UNIT_PRICE_DECIMAL_PLACES,
+        verbose_name=_("unit price"),
     )
-    position = models.PositiveSmallIntegerField(default=0)
+    position = models.PositiveSmallIntegerField(default=0, verbose_name=_("position"))
 
     objects = ProductPriceQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("product price")
+        verbose_name_plural = _("product prices")
         ordering = ["product", "currency", "position", "min_quantity"]
         constraints = [
             models.UniqueConstraint(
@@ -323,22 +359,27 @@ class TenantQuerySet(models.QuerySet):
 
 class Application(models.Model):
     organization = models.ForeignKey(
-        Organization, on_delete=models.PROTECT, related_name="applications"
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="applications",
+        verbose_name=_("organization"),
     )
-    name = models.CharField(max_length=NAME_MAX_LENGTH)
-    app_key = models.CharField("AppKey", max_length=64, unique=True)
-    app_id = models.CharField("application ID", max_length=64)
+    name = models.CharField(max_length=NAME_MAX_LENGTH, verbose_name=_("name"))
+    app_key = models.CharField(_("AppKey"), max_length=64, unique=True)
+    app_id = models.CharField(_("application ID"), max_length=64)
     whatsapp_business_account = models.CharField(
-        "WhatsApp Business Account",
+        _("WhatsApp Business Account"),
         max_length=64,
         blank=True,
-        help_text="The WABA ID, for applications that send WhatsApp messages.",
+        help_text=_("The WABA ID, for applications that send WhatsApp messages."),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     objects = TenantQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("application")
+        verbose_name_plural = _("applications")
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(
@@ -442,56 +483,89 @@ class Bill(ImmutableModel):
     """An issued bill: final, but for its status and what credit notes have credited."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        CLEARED = "cleared", "Cleared"
+        PENDING = "pending", _("Pending")
+        CLEARED = "cleared", _("Cleared")
 
     # Everything else is what was issued; migration 0008's triggers refuse changes to it.
     mutable_fields = frozenset({"status", "cleared_at", "credited_amount", "updated_at"})
     what_to_do = "Correct it with a credit note."
 
-    number = models.CharField(max_length=32, unique=True, editable=False)
+    number = models.CharField(max_length=32, unique=True, editable=False, verbose_name=_("number"))
     # No index of its own: bill_org_cycle_idx leads with it (a second one only lured
     # PostgreSQL into reading the table for the summary instead of that index alone).
     organization = models.ForeignKey(
-        Organization, on_delete=models.PROTECT, related_name="bills", db_index=False
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="bills",
+        db_index=False,
     )
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="bills")
-    application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="bills")
+    product = models.ForeignKey(
+        Product, on_delete=models.PROTECT, related_name="bills", verbose_name=_("product")
+    )
+    application = models.ForeignKey(
+        Application, on_delete=models.PROTECT, related_name="bills", verbose_name=_("application")
+    )
     # Part of a bill's identity: one bill per WABA for WhatsApp, "" otherwise.
     whatsapp_business_account = models.CharField(
-        "WhatsApp Business Account", max_length=64, blank=True, default=""
+        _("WhatsApp Business Account"),
+        max_length=64,
+        blank=True,
+        default="",
     )
-    billing_cycle = models.DateField(help_text="The first day of the month the bill covers.")
+    billing_cycle = models.DateField(
+        help_text=_("The first day of the month the bill covers."), verbose_name=_("billing cycle")
+    )
     service_usage = models.PositiveBigIntegerField(
-        help_text="Quantity used in the cycle, in the product's unit."
+        help_text=_("Quantity used in the cycle, in the product's unit."),
+        verbose_name=_("service usage"),
     )
-    consumption_amount = money_field(help_text="The sum of the bill's lines.")
+    consumption_amount = money_field(
+        help_text=_("The sum of the bill's lines."), verbose_name=_("consumption amount")
+    )
     overdraft_amount = money_field(
-        default=0, help_text="The part of the consumption the prepaid balance did not cover."
+        default=0,
+        help_text=_("The part of the consumption the prepaid balance did not cover."),
+        verbose_name=_("overdraft amount"),
     )
     # Raised by a database trigger with every credit note against the bill (migration 0008).
     credited_amount = money_field(
-        default=Decimal(0), editable=False, help_text="What credit notes have credited so far."
+        default=Decimal(0),
+        editable=False,
+        help_text=_("What credit notes have credited so far."),
+        verbose_name=_("credited amount"),
     )
     line_count = models.PositiveIntegerField(
-        default=0, editable=False, help_text="How many lines the bill was issued with."
+        default=0,
+        editable=False,
+        help_text=_("How many lines the bill was issued with."),
+        verbose_name=_("line count"),
     )
-    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    bill_date = models.DateField(help_text="The day the bill was issued.")
-    cleared_at = models.DateTimeField(null=True, blank=True)
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, verbose_name=_("currency"))
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.PENDING, verbose_name=_("status")
+    )
+    bill_date = models.DateField(
+        help_text=_("The day the bill was issued."), verbose_name=_("bill date")
+    )
+    cleared_at = models.DateTimeField(null=True, blank=True, verbose_name=_("cleared at"))
     # Payer tax information as it was when the bill was issued.
-    payer_legal_name = models.CharField(max_length=NAME_MAX_LENGTH)
-    payer_tax_id = models.CharField("payer tax ID", max_length=64, blank=True)
-    payer_address = models.CharField(max_length=ADDRESS_MAX_LENGTH, blank=True)
-    payer_country = models.CharField(max_length=2)
-    payer_email = models.EmailField()
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    payer_legal_name = models.CharField(
+        max_length=NAME_MAX_LENGTH, verbose_name=_("payer legal name")
+    )
+    payer_tax_id = models.CharField(_("payer tax ID"), max_length=64, blank=True)
+    payer_address = models.CharField(
+        max_length=ADDRESS_MAX_LENGTH, blank=True, verbose_name=_("payer address")
+    )
+    payer_country = models.CharField(max_length=2, verbose_name=_("payer country"))
+    payer_email = models.EmailField(verbose_name=_("payer email"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     objects = BillQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("bill")
+        verbose_name_plural = _("bills")
         ordering = ["-billing_cycle", "-id"]
         constraints = [
             models.UniqueConstraint(
@@ -605,20 +679,28 @@ class BillLine(ImmutableModel):
     what_to_do = "Correct the bill with a credit note."
 
     # PROTECT: an issued bill is never deleted (migration 0008), and neither are its lines.
-    bill = models.ForeignKey(Bill, on_delete=models.PROTECT, related_name="lines")
-    # 1 to the bill's line_count (migration 0008's trigger checks it on insert).
-    position = models.PositiveIntegerField()
-    description = models.CharField(max_length=200)
-    quantity = models.PositiveBigIntegerField()
-    unit = models.CharField(max_length=40)
-    unit_price = models.DecimalField(
-        max_digits=UNIT_PRICE_MAX_DIGITS, decimal_places=UNIT_PRICE_DECIMAL_PLACES
+    bill = models.ForeignKey(
+        Bill, on_delete=models.PROTECT, related_name="lines", verbose_name=_("bill")
     )
-    amount = money_field(help_text="quantity x unit price, rounded to the currency.")
+    # 1 to the bill's line_count (migration 0008's trigger checks it on insert).
+    position = models.PositiveIntegerField(verbose_name=_("position"))
+    description = models.CharField(max_length=200, verbose_name=_("description"))
+    quantity = models.PositiveBigIntegerField(verbose_name=_("quantity"))
+    unit = models.CharField(max_length=40, verbose_name=_("unit"))
+    unit_price = models.DecimalField(
+        max_digits=UNIT_PRICE_MAX_DIGITS,
+        decimal_places=UNIT_PRICE_DECIMAL_PLACES,
+        verbose_name=_("unit price"),
+    )
+    amount = money_field(
+        help_text=_("quantity x unit price, rounded to the currency."), verbose_name=_("amount")
+    )
 
     objects = ImmutableQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("bill line")
+        verbose_name_plural = _("bill lines")
         ordering = ["bill", "position"]
         constraints = [
             models.UniqueConstraint(fields=["bill", "position"], name="billline_unique_position"),
@@ -648,31 +730,44 @@ class CreditNote(ImmutableModel):
     mutable_fields = frozenset({"issued_by"})
     what_to_do = "Issue another credit note."
 
-    number = models.CharField(max_length=32, unique=True, editable=False)
+    number = models.CharField(max_length=32, unique=True, editable=False, verbose_name=_("number"))
     organization = models.ForeignKey(
-        Organization, on_delete=models.PROTECT, related_name="credit_notes"
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="credit_notes",
+        verbose_name=_("organization"),
     )
-    bill = models.ForeignKey(Bill, on_delete=models.PROTECT, related_name="credit_notes")
+    bill = models.ForeignKey(
+        Bill, on_delete=models.PROTECT, related_name="credit_notes", verbose_name=_("bill")
+    )
     # Set when the note credits one line of the bill rather than the bill as a whole.
     bill_line = models.ForeignKey(
-        BillLine, on_delete=models.PROTECT, null=True, blank=True, related_name="credit_notes"
+        BillLine,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="credit_notes",
+        verbose_name=_("bill line"),
     )
-    amount = money_field()
-    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
-    reason = models.CharField(max_length=REASON_MAX_LENGTH)
-    issued_at = models.DateTimeField(default=timezone.now)
+    amount = money_field(verbose_name=_("amount"))
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, verbose_name=_("currency"))
+    reason = models.CharField(max_length=REASON_MAX_LENGTH, verbose_name=_("reason"))
+    issued_at = models.DateTimeField(default=timezone.now, verbose_name=_("issued at"))
     issued_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="+",
+        verbose_name=_("issued by"),
     )
-    issued_by_username = models.CharField("issued by", max_length=150, blank=True)
+    issued_by_username = models.CharField(_("issued by"), max_length=150, blank=True)
 
     objects = CreditNoteQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("credit note")
+        verbose_name_plural = _("credit notes")
         ordering = ["issued_at", "id"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="creditnote_amount_positive"),
@@ -701,32 +796,45 @@ class OrderQuerySet(TenantQuerySet):
 
 class Order(models.Model):
     class Type(models.TextChoices):
-        NEW_PURCHASE = "new_purchase", "New Purchase"
-        TOP_UP = "top_up", "Prepaid Top-up"
-        SUPPLEMENTARY_PAYMENT = "supplementary_payment", "Supplementary Payment"
-        RENEWAL = "renewal", "Renewal"
-        UPGRADE = "upgrade", "Upgrade"
+        NEW_PURCHASE = "new_purchase", _("New Purchase")
+        TOP_UP = "top_up", _("Prepaid Top-up")
+        SUPPLEMENTARY_PAYMENT = "supplementary_payment", _("Supplementary Payment")
+        RENEWAL = "renewal", _("Renewal")
+        UPGRADE = "upgrade", _("Upgrade")
 
     class Status(models.TextChoices):
-        UNPAID = "unpaid", "Unpaid"
-        PAID = "paid", "Paid"
-        CLOSED = "closed", "Closed"
+        UNPAID = "unpaid", _("Unpaid")
+        PAID = "paid", _("Paid")
+        CLOSED = "closed", _("Closed")
 
     class PaymentMethod(models.TextChoices):
-        NONE = "", "Not paid yet"
-        BANK_TRANSFER = "bank_transfer", "Bank transfer"
-        CARD = "card", "Credit card"
-        BALANCE = "balance", "Account balance"
+        NONE = "", _("Not paid yet")
+        BANK_TRANSFER = "bank_transfer", _("Bank transfer")
+        CARD = "card", _("Credit card")
+        BALANCE = "balance", _("Account balance")
 
-    number = models.CharField(max_length=32, unique=True, editable=False)
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="orders")
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="orders")
-    order_type = models.CharField(max_length=32, choices=Type.choices)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.UNPAID)
-    amount = money_field()
-    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    number = models.CharField(max_length=32, unique=True, editable=False, verbose_name=_("number"))
+    organization = models.ForeignKey(
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="orders",
+        verbose_name=_("organization"),
+    )
+    product = models.ForeignKey(
+        Product, on_delete=models.PROTECT, related_name="orders", verbose_name=_("product")
+    )
+    order_type = models.CharField(max_length=32, choices=Type.choices, verbose_name=_("order type"))
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.UNPAID, verbose_name=_("status")
+    )
+    amount = money_field(verbose_name=_("amount"))
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, verbose_name=_("currency"))
     payment_method = models.CharField(
-        max_length=32, choices=PaymentMethod.choices, blank=True, default=""
+        max_length=32,
+        choices=PaymentMethod.choices,
+        blank=True,
+        default="",
+        verbose_name=_("payment method"),
     )
     ordered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -734,16 +842,24 @@ class Order(models.Model):
         null=True,
         blank=True,
         related_name="orders",
+        verbose_name=_("ordered by"),
     )
-    ordered_at = models.DateTimeField()
+    ordered_at = models.DateTimeField(verbose_name=_("ordered at"))
     # A Supplementary Payment order settles the overdraft of this bill.
     bill = models.ForeignKey(
-        Bill, on_delete=models.PROTECT, null=True, blank=True, related_name="orders"
+        Bill,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="orders",
+        verbose_name=_("bill"),
     )
 
     objects = OrderQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
         ordering = ["-ordered_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="order_amount_positive"),
@@ -806,8 +922,8 @@ class Order(models.Model):
 class Sequence(models.Model):
     """A named counter for numbers that are sequential and never reused."""
 
-    name = models.CharField(max_length=64, primary_key=True)
-    last_value = models.PositiveBigIntegerField(default=0)
+    name = models.CharField(max_length=64, primary_key=True, verbose_name=_("name"))
+    last_value = models.PositiveBigIntegerField(default=0, verbose_name=_("last value"))
 
     def __str__(self) -> str:
         return f"{self.name}={self.last_value}"
@@ -835,20 +951,22 @@ class AuditEvent(ImmutableModel):
     """
 
     class Action(models.TextChoices):
-        BILL_DOWNLOAD = "bill_download", "Download Bill"
-        BILLS_EXPORT = "bills_export", "Export Data"
-        BILL_CLEARED = "bill_cleared", "Bill marked Cleared"
-        CREDIT_NOTE_ISSUED = "credit_note_issued", "Credit note issued"
-        CREDIT_NOTE_DOWNLOAD = "credit_note_download", "Download Credit Note"
-        AUDIT_PURGED = "audit_purged", "Audit trail purged"
-        EXPORT_REQUESTED = "export_requested", "Export queued"
-        EXPORT_DOWNLOAD = "export_download", "Download Export"
+        BILL_DOWNLOAD = "bill_download", _("Download Bill")
+        BILLS_EXPORT = "bills_export", _("Export Data")
+        BILL_CLEARED = "bill_cleared", _("Bill marked Cleared")
+        CREDIT_NOTE_ISSUED = "credit_note_issued", _("Credit note issued")
+        CREDIT_NOTE_DOWNLOAD = "credit_note_download", _("Download Credit Note")
+        AUDIT_PURGED = "audit_purged", _("Audit trail purged")
+        EXPORT_REQUESTED = "export_requested", _("Export queued")
+        EXPORT_DOWNLOAD = "export_download", _("Download Export")
 
     mutable_fields = frozenset({"actor"})
     what_to_do = "The audit trail is append-only."
 
-    occurred_at = models.DateTimeField(default=timezone.now, editable=False)
-    action = models.CharField(max_length=32, choices=Action.choices)
+    occurred_at = models.DateTimeField(
+        default=timezone.now, editable=False, verbose_name=_("occurred at")
+    )
+    action = models.CharField(max_length=32, choices=Action.choices, verbose_name=_("action"))
     # The user may be deleted one day; the audit row keeps the name they had.
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -856,29 +974,34 @@ class AuditEvent(ImmutableModel):
         null=True,
         blank=True,
         related_name="+",
+        verbose_name=_("actor"),
     )
-    actor_username = models.CharField("user", max_length=150, blank=True)
+    actor_username = models.CharField(_("user"), max_length=150, blank=True)
     organization = models.ForeignKey(
         Organization,
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="audit_events",
+        verbose_name=_("organization"),
     )
-    object_type = models.CharField(max_length=64, blank=True)
-    object_id = models.CharField(max_length=64, blank=True)
-    object_repr = models.CharField("object", max_length=200, blank=True)
+    object_type = models.CharField(max_length=64, blank=True, verbose_name=_("object type"))
+    object_id = models.CharField(max_length=64, blank=True, verbose_name=_("object id"))
+    object_repr = models.CharField(_("object"), max_length=200, blank=True)
     details = models.JSONField(
         default=dict,
         blank=True,
         encoder=DjangoJSONEncoder,
-        help_text="What the action used, e.g. the export's filters and row count.",
+        help_text=_("What the action used, e.g. the export's filters and row count."),
+        verbose_name=_("details"),
     )
-    ip_address = models.GenericIPAddressField("IP address", null=True, blank=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
 
     objects = AuditEventQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
         ordering = ["-occurred_at", "-id"]
         indexes = [
             models.Index(fields=["organization", "-occurred_at"], name="audit_org_time_idx"),
@@ -897,7 +1020,28 @@ class AuditPurgePermit(models.Model):
     no other transaction ever sees a row.
     """
 
-    before = models.DateTimeField()
+    before = models.DateTimeField(verbose_name=_("before"))
 
     def __str__(self) -> str:
         return f"purge before {self.before:%Y-%m-%d}"
+
+
+class Profile(models.Model):
+    """What the console remembers of a person, whichever organization they look at."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="console_profile",
+        verbose_name=_("user"),
+    )
+    # A code of settings.LANGUAGES, or "" until they choose one (the browser's
+    # Accept-Language decides until then). No choices: a new language needs no migration.
+    language = models.CharField(_("language"), max_length=16, blank=True)
+
+    class Meta:
+        verbose_name = _("profile")
+        verbose_name_plural = _("profiles")
+
+    def __str__(self) -> str:
+        return str(self.user)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.utils import formats, numberformat
 from iso4217 import Currency
 
 # Database columns for money and unit prices. Three decimal places hold every minor unit
@@ -60,11 +61,31 @@ def is_at_minor_unit(amount: Decimal, currency: str) -> bool:
     return round_money(amount, currency) == amount
 
 
+def _grouped(number: Decimal | int, decimal_places: int | None = None) -> str:
+    """`number` with the active language's decimal mark and digit grouping (Django's
+    formats; billing_console/formats/ for the console's own), whatever USE_THOUSAND_SEPARATOR
+    says: an amount is always grouped. Decimal in, text out: never through a float."""
+    return numberformat.format(
+        number,
+        formats.get_format("DECIMAL_SEPARATOR"),
+        decimal_pos=decimal_places,
+        grouping=formats.get_format("NUMBER_GROUPING"),
+        thousand_sep=formats.get_format("THOUSAND_SEPARATOR"),
+        force_grouping=True,
+    )
+
+
 def format_money(amount: Decimal | None, currency: str) -> str:
-    """`1234.5, "USD"` -> `"1,234.50"`: rounded by `round_money`, never by the formatter."""
+    """`1234.5, "USD"` -> `"1,234.50"`: rounded by `round_money`, never by the formatter,
+    and always the currency's minor units (`1,234` JPY, `1,234.500` KWD)."""
     if amount is None:
         return ""
-    return f"{round_money(amount, currency):,f}"
+    return _grouped(round_money(amount, currency), currency_decimals(currency))
+
+
+def format_quantity(value: int | None) -> str:
+    """`1234567` -> `"1,234,567"`: a count or a usage, grouped like an amount."""
+    return "" if value is None else _grouped(value)
 
 
 def format_unit_price(price: Decimal | None, currency: str) -> str:
@@ -72,4 +93,4 @@ def format_unit_price(price: Decimal | None, currency: str) -> str:
     if price is None:
         return ""
     places = max(currency_decimals(currency), -price.normalize().as_tuple().exponent)
-    return f"{price:,.{places}f}"
+    return _grouped(price, places)

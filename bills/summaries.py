@@ -28,6 +28,7 @@ from django.conf import settings
 from django.core.cache import caches
 from django.http import HttpRequest, QueryDict
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 
 from .code_version import code_version
 from .filters import BillFilter
@@ -124,11 +125,13 @@ def bill_list_content(request: HttpRequest, render: Callable[[], str]) -> SafeSt
 
     The content holds nothing of the user (the shell around it does: name, badge,
     tokens), only the organization's bills, applications and products and the query;
-    the organization's name and currency, shown in it, are part of the key."""
+    the organization's name and currency, shown in it, and the language it is written
+    in are part of the key."""
     organization = request.organization
     if organization is None or any(q.strip() for q in request.GET.getlist("q")):
         return mark_safe(render())
-    parts = (organization.name, organization.currency, page_query(request.GET))
+    # The language too: the same bills read differently in English and in Chinese.
+    parts = (organization.name, organization.currency, get_language(), page_query(request.GET))
     return mark_safe(_cached(PAGES, _key("page", organization, parts), render))
 
 

@@ -18,9 +18,11 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views import defaults
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -51,6 +53,7 @@ from .services import (
     unpaid_order_for,
 )
 from .summaries import bill_list_content, bill_summary
+from .templatetags.billing import quantity
 
 PAGE_SIZE = 25
 
@@ -136,7 +139,9 @@ def bill_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     bill = _get_bill_for_user(request, pk)
     context = {"bill": bill, "section": "bills"}
     try:
-        pdf = render_bill_pdf(bill)
+        # English until the PDF is translated (issue 15, part 2): never half of each.
+        with translation.override(settings.LANGUAGE_CODE):
+            pdf = render_bill_pdf(bill)
     except BillTooLarge as error:
         context |= {"line_count": error.line_count, "max_lines": MAX_LINES}
         return render(request, "bills/bill_pdf_too_large.html", context, status=422)
@@ -159,7 +164,8 @@ def credit_note_pdf(request: HttpRequest, pk: int, note_pk: int) -> HttpResponse
     bill = _get_bill_for_user(request, pk)
     note = get_object_or_404(bill.credit_notes.select_related("bill_line"), pk=note_pk)
     note.bill = bill
-    pdf = render_credit_note_pdf(note)
+    with translation.override(settings.LANGUAGE_CODE):  # as bill_pdf
+        pdf = render_credit_note_pdf(note)
     details = {"bill": bill.number, "pdf_sha256": hashlib.sha256(pdf).hexdigest()}
     audit_record(
         action=AuditEvent.Action.CREDIT_NOTE_DOWNLOAD, request=request, obj=note, details=details
@@ -229,13 +235,24 @@ def product_order(request: HttpRequest, code: str) -> HttpResponse:
         except UnpaidOrderExists as exc:
             # Another request placed one since the form was checked.
             form.existing_order = exc.order
-            form.add_error(None, f"There is already an Unpaid order for {product.name}.")
+            form.add_error(
+                None,
+                _("There is already an Unpaid order for %(product)s.") % {"product": product.name},
+            )
         else:
             messages.success(
                 request,
-                f"Order {order.number} placed: {order.get_order_type_display()} of "
-                f"{format_money(order.amount, order.currency)} {order.currency} for "
-                f"{product.name}. It is Unpaid until payment arrives.",
+                _(
+                    "Order %(number)s placed: %(type)s of %(amount)s %(currency)s for "
+                    "%(product)s. It is Unpaid until payment arrives."
+                )
+                % {
+                    "number": order.number,
+                    "type": order.get_order_type_display(),
+                    "amount": format_money(order.amount, order.currency),
+                    "currency": order.currency,
+                    "product": product.name,
+                },
             )
             return redirect(order)
     # On a fresh visit, an Unpaid order replaces the form with a link to it.
@@ -273,11 +290,7 @@ def cancel_order(request: HttpRequest, pk: int) -> HttpResponse:
     """Cancel an Unpaid order: a first POST asks to confirm, a POST with `confirm` does it."""
     order = _get_order_for_user(request, pk)
     if not order.is_unpaid:
-        messages.error(
-            request,
-            f"Order {order.number} is {order.get_status_display()}: "
-            "only Unpaid orders can be cancelled.",
-        )
+        messages.error(request, _not_cancellable(order))
         return redirect(order)
     if request.POST.get("confirm") != "yes":
         return render(
@@ -288,14 +301,20 @@ def cancel_order(request: HttpRequest, pk: int) -> HttpResponse:
     except InvalidTransition:
         # Paid or cancelled by someone else between the confirmation and now.
         order.refresh_from_db()
-        messages.error(
-            request,
-            f"Order {order.number} is {order.get_status_display()}: "
-            "only Unpaid orders can be cancelled.",
-        )
+        messages.error(request, _not_cancellable(order))
     else:
-        messages.success(request, f"Order {order.number} is cancelled; it is now Closed.")
+        messages.success(
+            request,
+            _("Order %(number)s is cancelled; it is now Closed.") % {"number": order.number},
+        )
     return redirect(order)
+
+
+def _not_cancellable(order: Order) -> str:
+    return _("Order %(number)s is %(status)s: only Unpaid orders can be cancelled.") % {
+        "number": order.number,
+        "status": order.get_status_display(),
+    }
 
 
 @require_POST
@@ -410,13 +429,15 @@ def bill_export_zip(request: HttpRequest) -> HttpResponse:
     if count > settings.EXPORT_ZIP_MAX_BILLS:
         messages.error(
             request,
-            f"Nothing was queued. This filter selects {count:,} bills; one ZIP holds at most "
-            f"{settings.EXPORT_ZIP_MAX_BILLS:,}. Narrow the filter, for example to one billing "
-            "cycle or one product.",
+            _(
+                "Nothing was queued. This filter selects %(count)s bills; one ZIP holds at most "
+                "%(max)s. Narrow the filter, for example to one billing cycle or one product."
+            )
+            % {"count": quantity(count), "max": quantity(settings.EXPORT_ZIP_MAX_BILLS)},
         )
         return _back_to_list(request)
     if not count:
-        messages.error(request, "Nothing was queued: this filter selects no bills.")
+        messages.error(request, _("Nothing was queued: this filter selects no bills."))
         return _back_to_list(request)
     return _queue_export(request, Export.Format.ZIP, filterset, count)
 
@@ -429,7 +450,9 @@ def _valid_export_filter(request: HttpRequest):
     # Unbound (no query string at all) means every bill, as on the list.
     if filterset.is_bound and not filterset.is_valid():
         # Never a file from a silently widened filter: nothing, and the list's message.
-        messages.error(request, f"Nothing was exported. {_filter_errors(filterset)}")
+        messages.error(
+            request, _("Nothing was exported. %(errors)s") % {"errors": _filter_errors(filterset)}
+        )
         return filterset, _back_to_list(request)
     return filterset, None
 
@@ -457,8 +480,14 @@ def _queue_export(request: HttpRequest, file_format: str, filterset, count: int)
     except TooManyExports:
         messages.error(
             request,
-            f"You already have {settings.EXPORTS_ACTIVE_PER_USER} exports queued or running. "
-            "Wait for one to finish, or cancel one, then export again.",
+            ngettext(
+                "You already have %(count)d export queued or running. "
+                "Wait for it to finish, or cancel it, then export again.",
+                "You already have %(count)d exports queued or running. "
+                "Wait for one to finish, or cancel one, then export again.",
+                settings.EXPORTS_ACTIVE_PER_USER,
+            )
+            % {"count": settings.EXPORTS_ACTIVE_PER_USER},
         )
         return redirect("exports:list")
     if new:
@@ -474,11 +503,14 @@ def _queue_export(request: HttpRequest, file_format: str, filterset, count: int)
         )
         messages.success(
             request,
-            f"Your {export.get_file_format_display()} of {count:,} bills is being prepared. "
-            "It appears here when it is ready.",
+            _(
+                "Your %(format)s of %(count)s bills is being prepared. "
+                "It appears here when it is ready."
+            )
+            % {"format": export.get_file_format_display(), "count": quantity(count)},
         )
     else:
-        messages.info(request, "That export is already being prepared: it is the one below.")
+        messages.info(request, _("That export is already being prepared: it is the one below."))
     return redirect("exports:list")
 
 
@@ -490,13 +522,19 @@ def _audited_filters(filterset) -> dict:
 
 
 def _too_many_bills(request: HttpRequest, count: int | None = None) -> HttpResponse:
-    selected = f"This filter selects {count:,} bills; " if count else ""
-    messages.error(
-        request,
-        f"Nothing was exported. {selected}an Excel sheet holds at most "
-        f"{excel.MAX_XLSX_BILLS:,} bills. Narrow the filter, for example to fewer billing "
-        "cycles, or download the CSV.",
-    )
+    limits = {"count": quantity(count or 0), "max": quantity(excel.MAX_XLSX_BILLS)}
+    if count:
+        message = _(
+            "Nothing was exported. This filter selects %(count)s bills; an Excel sheet holds "
+            "at most %(max)s bills. Narrow the filter, for example to fewer billing cycles, "
+            "or download the CSV."
+        )
+    else:
+        message = _(
+            "Nothing was exported. An Excel sheet holds at most %(max)s bills. Narrow the "
+            "filter, for example to fewer billing cycles, or download the CSV."
+        )
+    messages.error(request, message % limits)
     return _back_to_list(request)
 
 
@@ -544,13 +582,15 @@ def _write_export(file_format: str, filterset: BillFilter, organization: Organiz
     client goes away), and what it holds."""
     output = tempfile.TemporaryFile(prefix="bills-export-")  # noqa: SIM115
     try:
-        summary = write_bills_file(
-            file_format,
-            filterset.qs,
-            output,
-            organization=organization,
-            description=describe_filter(filterset),
-        )
+        # English until the export is translated (issue 15, part 2), as the worker's are.
+        with translation.override(settings.LANGUAGE_CODE):
+            summary = write_bills_file(
+                file_format,
+                filterset.qs,
+                output,
+                organization=organization,
+                description=describe_filter(filterset),
+            )
     except BaseException:
         output.close()
         raise

@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from bills.models import Organization, TenantQuerySet
 
@@ -49,51 +50,65 @@ class ExportQuerySet(TenantQuerySet):
 
 class Export(models.Model):
     class Format(models.TextChoices):
-        XLSX = "xlsx", "Excel (.xlsx)"
-        CSV = "csv", "CSV"
-        ZIP = "zip", "Bill PDFs (.zip)"
+        XLSX = "xlsx", _("Excel (.xlsx)")
+        CSV = "csv", _("CSV")
+        ZIP = "zip", _("Bill PDFs (.zip)")
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        READY = "ready", "Ready"
-        FAILED = "failed", "Failed"
-        CANCELLED = "cancelled", "Cancelled"
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        READY = "ready", _("Ready")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
 
     ACTIVE = (Status.QUEUED, Status.RUNNING)
 
     # Not a counter: an export's address reveals nothing about how many others exist.
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="exports")
+    id = models.UUIDField(
+        primary_key=True, default=uuid.uuid4, editable=False, verbose_name=_("id")
+    )
+    organization = models.ForeignKey(
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="exports",
+        verbose_name=_("organization"),
+    )
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="+",
+        verbose_name=_("requested by"),
     )
-    requested_by_name = models.CharField(max_length=150)
-    requested_at = models.DateTimeField(default=timezone.now)
-    file_format = models.CharField("format", max_length=8, choices=Format.choices)
+    requested_by_name = models.CharField(max_length=150, verbose_name=_("requested by name"))
+    requested_at = models.DateTimeField(default=timezone.now, verbose_name=_("requested at"))
+    file_format = models.CharField(_("format"), max_length=8, choices=Format.choices)
     # The filter as it was asked for (the Bills page's own query), frozen at request time.
-    query = models.CharField(max_length=2000, blank=True)
-    description = models.CharField("filter", max_length=1000)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    query = models.CharField(max_length=2000, blank=True, verbose_name=_("query"))
+    description = models.CharField(_("filter"), max_length=1000)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.QUEUED, verbose_name=_("status")
+    )
     # How many rows (bills) the export holds, and how many are written so far.
-    total = models.PositiveIntegerField(default=0)
-    done = models.PositiveIntegerField(default=0)
-    progress_at = models.DateTimeField(null=True, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    expires_at = models.DateTimeField(null=True, blank=True)
-    error = models.CharField(max_length=500, blank=True)
-    file = models.FileField(storage=export_storage, max_length=300, blank=True)
-    size = models.PositiveBigIntegerField(null=True, blank=True)
-    task_id = models.CharField(max_length=64, blank=True)
+    total = models.PositiveIntegerField(default=0, verbose_name=_("total"))
+    done = models.PositiveIntegerField(default=0, verbose_name=_("done"))
+    progress_at = models.DateTimeField(null=True, blank=True, verbose_name=_("progress at"))
+    started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("started at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
+    expires_at = models.DateTimeField(null=True, blank=True, verbose_name=_("expires at"))
+    error = models.CharField(max_length=500, blank=True, verbose_name=_("error"))
+    file = models.FileField(
+        storage=export_storage, max_length=300, blank=True, verbose_name=_("file")
+    )
+    size = models.PositiveBigIntegerField(null=True, blank=True, verbose_name=_("size"))
+    task_id = models.CharField(max_length=64, blank=True, verbose_name=_("task id"))
 
     objects = ExportQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("export")
+        verbose_name_plural = _("exports")
         ordering = ["-requested_at", "-pk"]
         indexes = [
             models.Index(fields=["organization", "-requested_at"], name="export_org_time_idx"),
@@ -134,7 +149,7 @@ class Export(models.Model):
 
     @property
     def unit(self) -> str:
-        return "bills" if self.file_format == self.Format.ZIP else "rows"
+        return _("bills") if self.file_format == self.Format.ZIP else _("rows")
 
     @property
     def filename(self) -> str:

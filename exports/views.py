@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from bills.audit import audit_record
@@ -61,9 +62,9 @@ def export_download(request: HttpRequest, pk) -> HttpResponse:
     if not export.is_downloadable:
         messages.error(
             request,
-            "That export has expired; export again."
+            _("That export has expired; export again.")
             if export.is_expired
-            else "That export is not ready to download.",
+            else _("That export is not ready to download."),
         )
         return redirect("exports:list")
     audit_record(
@@ -84,7 +85,10 @@ def export_download(request: HttpRequest, pk) -> HttpResponse:
 def export_cancel_view(request: HttpRequest, pk) -> HttpResponse:
     export = _get_export_for_user(request, pk)
     if export_cancel(export=export):
-        messages.success(request, f"The {export.get_file_format_display()} export is cancelled.")
+        messages.success(
+            request,
+            _("The %(format)s export is cancelled.") % {"format": export.get_file_format_display()},
+        )
     else:
-        messages.error(request, "That export has already finished; it cannot be cancelled.")
+        messages.error(request, _("That export has already finished; it cannot be cancelled."))
     return redirect("exports:list")

@@ -9,8 +9,9 @@ cd "$ROOT"
 PURPOSE="${1:-console}"
 
 # WeasyPrint needs Pango; the Noto fonts cover Latin, Arabic, CJK and emoji in bill PDFs.
+# gettext compiles the translations (locale/*/LC_MESSAGES/django.po) below.
 SYSTEM_PACKAGES=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig
-  fonts-dejavu-core fonts-noto-core fonts-noto-cjk fonts-noto-color-emoji)
+  fonts-dejavu-core fonts-noto-core fonts-noto-cjk fonts-noto-color-emoji gettext)
 if [ "$PURPOSE" = "test" ]; then
   # Browser tests drive Debian's Chromium; PDF tests read text back with poppler; the
   # benchmarks' smoke runs (bills/tests/test_bench_smoke.py) drive the load tests with wrk;
@@ -89,5 +90,15 @@ if [ "$PURPOSE" = "test" ]; then
     echo "$node_wanted" > "$node_stamp"
   fi
 fi
+
+# The compiled translations (.mo) are built here, not committed: again whenever a .po is
+# newer than its .mo.
+for catalogue in locale/*/LC_MESSAGES/django.po; do
+  if [ ! -f "${catalogue%.po}.mo" ] || [ "$catalogue" -nt "${catalogue%.po}.mo" ]; then
+    echo "==> Compiling the translations"
+    .venv/bin/python manage.py compilemessages --ignore=.venv --ignore=node_modules -v 0
+    break
+  fi
+done
 
 export PATH="$ROOT/.venv/bin:$PATH"
