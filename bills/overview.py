@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from .filters import BillFilter, MonthField
-from .models import Application, Bill, MoneySum, Organization
+from .models import Application, Bill, MoneySum, Organization, Product
 from .money import format_money
 
 TOP_APPLICATIONS = 10
@@ -242,7 +242,7 @@ def _monthly(bills: QuerySet[Bill]) -> QuerySet:
     """Consumption and overdraft per currency, month and product: one GROUP BY."""
     return (
         bills.order_by()
-        .values("currency", "billing_cycle", "product_id", "product__name", "product__position")
+        .values("currency", "billing_cycle", "product_id")
         .annotate(
             consumption=MoneySum("consumption_amount"),
             overdraft=MoneySum("overdraft_amount"),
@@ -276,7 +276,7 @@ def _per_product(bills: QuerySet[Bill]) -> QuerySet:
     from `_monthly`)."""
     return (
         bills.order_by()
-        .values("currency", "product_id", "product__name", "product__position")
+        .values("currency", "product_id")
         .annotate(consumption=MoneySum("consumption_amount"))
     )
 
@@ -301,6 +301,12 @@ def build_overview(bills: BillFilter, make_filter: Callable[[QueryDict], BillFil
 
     rows = list(_monthly(bills.qs))
     currencies = sorted({row["currency"] for row in rows})
+    before_rows = list(_per_product(previous.qs)) if previous is not None and rows else []
+    # The catalogue's names afterwards: joined, they made every group's key longer.
+    catalogue = Product.objects.in_bulk({row["product_id"] for row in [*rows, *before_rows]})
+    for row in [*rows, *before_rows]:
+        product = catalogue[row["product_id"]]
+        row |= {"product__name": product.name, "product__position": product.position}
     series: dict[int, int] = {}
     for row in sorted(rows, key=lambda row: (row["product__position"], row["product__name"])):
         series.setdefault(row["product_id"], len(series) % OVERDRAFT_SERIES)
@@ -318,9 +324,8 @@ def build_overview(bills: BillFilter, make_filter: Callable[[QueryDict], BillFil
         row |= {"application__name": application.name, "application__app_key": application.app_key}
         applications[row["currency"]].append(row)
     before = defaultdict(dict)
-    if previous is not None and rows:
-        for row in _per_product(previous.qs):
-            before[row["currency"]][row["product_id"]] = row
+    for row in before_rows:
+        before[row["currency"]][row["product_id"]] = row
 
     overviews = []
     for index, currency in enumerate(currencies):

@@ -413,9 +413,10 @@ def test_the_number_of_queries_does_not_grow_with_the_bills(
     assert response.status_code == 200
     assert len(bar_titles(response, "applications")) == min(applications, 10)
     # Session, user, organization; each FilterSet's application count (the page's and the
-    # previous range's); the months, the top applications and their names, the previous
-    # range; the product and application choices the form lists. (The badge is cached.)
-    assert len(queries) == 11, "\n".join(query["sql"][:90] for query in queries)
+    # previous range's); the months, the previous range, their products' names, the top
+    # applications and theirs; the product and application choices the form lists. (The
+    # Pending badge is cached.)
+    assert len(queries) == 12, "\n".join(query["sql"][:90] for query in queries)
 
 
 def test_the_bills_page_has_a_twelve_month_sparkline(member_client, application, products):
