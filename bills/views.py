@@ -35,7 +35,7 @@ from .forms import OrderForm
 from .middleware import SESSION_KEY
 from .models import AuditEvent, Bill, Order, Organization, Product, ProductPrice
 from .money import format_money
-from .overview import TOP_APPLICATIONS, build_overview, consumption_sparkline, with_default_range
+from .overview import TOP_APPLICATIONS, build_overview, with_default_range
 from .paging import DEFAULT_PER_PAGE, PER_PAGE_CHOICES, paginate
 from .pdf import (
     MAX_LINES,
@@ -51,7 +51,7 @@ from .services import (
     order_place,
     unpaid_order_for,
 )
-from .summaries import bill_list_content, bill_summary
+from .summaries import bill_list_content, bill_sparkline, bill_summary
 
 PAGE_SIZE = 25
 
@@ -102,7 +102,7 @@ def _bill_list_content(request: HttpRequest) -> str:
         "query": query,
         "filtered": any(key not in ("sort", "per_page") for key in query),
         "sort": bills.sort_key,
-        "sparkline": consumption_sparkline(bills.qs, request.organization.currency),
+        "sparkline": bill_sparkline(bills, request.organization),
         "overview_query": _without(query, "sort", "per_page").urlencode(),
     }
     return loader.render_to_string("bills/_bill_list_content.html", context, request)
