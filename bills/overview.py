@@ -271,40 +271,32 @@ def _top_applications(bills: QuerySet[Bill]) -> QuerySet:
     )
 
 
-def _per_product(bills: QuerySet[Bill]) -> QuerySet:
-    """Consumption per currency and product (of the previous range: this range's comes
-    from `_monthly`)."""
-    return (
-        bills.order_by()
-        .values("currency", "product_id")
-        .annotate(consumption=MoneySum("consumption_amount"))
-    )
-
-
 def build_overview(bills: BillFilter, make_filter: Callable[[QueryDict], BillFilter]) -> Overview:
     """The figures of a valid BillFilter with a range of months. `make_filter` builds the
-    same FilterSet for another query: the comparison reads the previous range of the same
-    length through it, so it applies exactly the same filters."""
+    same FilterSet for another query: the months are read through it over the previous
+    range of the same length and this one, so the comparison applies exactly the same
+    filters, in the same pass over the bills."""
     start, end = selected_range(bills)
     length = months_between(start, end)
     links = Links(bills)
-    previous_start = previous_end = previous = None
+    previous_start = previous_end = wider = None
     if (start.year - 1) * 12 + start.month > length:  # the previous range starts in year 1+
-        previous_start, previous_end = add_months(start, -length), add_months(start, -1)
         query = bills.as_query()
         query.pop("cycle", None)
-        query["cycle_from"] = f"{previous_start:%Y-%m}"
-        query["cycle_to"] = f"{previous_end:%Y-%m}"
-        previous = make_filter(query)
-        if not previous.is_valid():  # cannot happen: the same filter, a valid range
-            previous = None
+        query["cycle_from"] = f"{add_months(start, -length):%Y-%m}"
+        query["cycle_to"] = f"{end:%Y-%m}"
+        wider = make_filter(query)
+        if wider.is_valid():  # cannot fail: the same filter, a valid range
+            previous_start, previous_end = add_months(start, -length), add_months(start, -1)
+        else:
+            wider = None
 
-    rows = list(_monthly(bills.qs))
+    monthly = list(_monthly((wider or bills).qs))
+    rows = [row for row in monthly if row["billing_cycle"] >= start]
     currencies = sorted({row["currency"] for row in rows})
-    before_rows = list(_per_product(previous.qs)) if previous is not None and rows else []
     # The catalogue's names afterwards: joined, they made every group's key longer.
-    catalogue = Product.objects.in_bulk({row["product_id"] for row in [*rows, *before_rows]})
-    for row in [*rows, *before_rows]:
+    catalogue = Product.objects.in_bulk({row["product_id"] for row in monthly})
+    for row in monthly:
         product = catalogue[row["product_id"]]
         row |= {"product__name": product.name, "product__position": product.position}
     series: dict[int, int] = {}
@@ -323,9 +315,10 @@ def build_overview(bills: BillFilter, make_filter: Callable[[QueryDict], BillFil
         application = names[row["application_id"]]
         row |= {"application__name": application.name, "application__app_key": application.app_key}
         applications[row["currency"]].append(row)
-    before = defaultdict(dict)
-    for row in before_rows:
-        before[row["currency"]][row["product_id"]] = row
+    before = defaultdict(lambda: defaultdict(Decimal))
+    for row in monthly:
+        if row["billing_cycle"] < start:
+            before[row["currency"]][row["product_id"]] += row["consumption"]
 
     overviews = []
     for index, currency in enumerate(currencies):
@@ -333,9 +326,14 @@ def build_overview(bills: BillFilter, make_filter: Callable[[QueryDict], BillFil
         overview = _currency_overview(
             currency, mine, series, applications[currency], links, start, end
         )
-        if previous is not None:
+        if wider is not None:
             overview.changes = _changes(
-                mine, before[currency], links, (start, end), (previous_start, previous_end)
+                mine,
+                before[currency],
+                catalogue,
+                links,
+                (start, end),
+                (previous_start, previous_end),
             )
         overview.index = index
         overviews.append(overview)
@@ -350,23 +348,23 @@ def build_overview(bills: BillFilter, make_filter: Callable[[QueryDict], BillFil
     )
 
 
-def _changes(rows, before, links, current_range, previous_range) -> list[ProductChange]:
-    """Per product: this range's consumption (from the monthly rows) and the previous's."""
-    products = {}
-    for row in [*rows, *before.values()]:
-        products[row["product_id"]] = (row["product__position"], row["product__name"])
+def _changes(rows, before, catalogue, links, current_range, previous_range) -> list[ProductChange]:
+    """Per product: this range's consumption and the previous range's (`before`)."""
     current = defaultdict(Decimal)
     for row in rows:
         current[row["product_id"]] += row["consumption"]
+    products = sorted(
+        {*current, *before}, key=lambda pk: (catalogue[pk].position, catalogue[pk].name)
+    )
     return [
         ProductChange(
-            product=name,
+            product=catalogue[product].name,
             current=current[product],
-            previous=before[product]["consumption"] if product in before else Decimal(0),
+            previous=before.get(product, Decimal(0)),
             current_url=links.range(*current_range, product=[product]),
             previous_url=links.range(*previous_range, product=[product]),
         )
-        for product, (_, name) in sorted(products.items(), key=lambda item: item[1])
+        for product in products
     ]
 
 
