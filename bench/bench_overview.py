@@ -48,7 +48,7 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from bills import summaries  # noqa: E402
+from bills import summaries, views  # noqa: E402
 from bills.models import Bill, Organization, Product  # noqa: E402
 from bills.overview import add_months, last_closed_cycle  # noqa: E402
 
@@ -97,6 +97,11 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--explain", action="store_true")
     parser.add_argument(
+        "--no-sparkline",
+        action="store_true",
+        help="the Bills page without its sparkline, as it was before the Overview",
+    )
+    parser.add_argument(
         smoke.FLAG,
         action="store_true",
         help="2 requests a page on a throw-away SQLite database: does it still run?",
@@ -105,6 +110,8 @@ def main() -> None:
     if options.smoke:
         options.repeat, options.warmup = 2, 1
 
+    if options.no_sparkline:
+        views.bill_sparkline = lambda bills, organization: None
     call_command("collectstatic", interactive=False, verbosity=0)
     organization = Organization.objects.get(slug=BIG_ORGANIZATION)
     client = Client()
@@ -114,7 +121,8 @@ def main() -> None:
         f"{connection.vendor} {connection.settings_dict['NAME']}: {Bill.objects.count():,} "
         f"bills, {mine:,} in {organization.slug}; {options.repeat} requests per page, "
         f"taking turns, after {options.warmup} warm-up, the Bills page's caches emptied "
-        f"before each; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs\n"
+        f"before each{'; the Bills page without its sparkline' if options.no_sparkline else ''}; "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs\n"
     )
     print(
         f"{'scenario':38} {'page':8} {'queries':>7} {'KB':>5} {'median ms':>9} "

@@ -34,7 +34,7 @@ from django.utils.safestring import SafeString, mark_safe
 from . import models
 from .filters import BillFilter
 from .models import Bill, BillSummary, Organization
-from .overview import Sparkline, consumption_sparkline
+from .overview import Overview, Sparkline, consumption_sparkline
 from .paging import PageForm
 
 # The Bills page's own parameters: its filter's, the page and the page size.
@@ -136,6 +136,16 @@ def bill_sparkline(bills, organization: Organization) -> Sparkline | None:
     if query.get("q"):
         return compute()
     return _cached(SUMMARIES, _key("sparkline", organization, sorted(query.lists())), compute)
+
+
+def overview_figures(bills, organization: Organization, build: Callable[[], Overview]) -> Overview:
+    """The Overview's figures for a valid BillFilter (`build()`), cached like the Bills
+    page's totals: its query always names its range, so the key never depends on today."""
+    query = bills.as_query()
+    query.pop("sort", None)
+    if query.get("q"):
+        return build()
+    return _cached(SUMMARIES, _key("overview", organization, sorted(query.lists())), build)
 
 
 def pending_count(organization: Organization | None) -> int:

@@ -51,7 +51,7 @@ from .services import (
     order_place,
     unpaid_order_for,
 )
-from .summaries import bill_list_content, bill_sparkline, bill_summary
+from .summaries import bill_list_content, bill_sparkline, bill_summary, overview_figures
 
 PAGE_SIZE = 25
 
@@ -119,7 +119,12 @@ def overview(request: HttpRequest) -> HttpResponse:
     bills = bill_filter(with_default_range(request.GET, request.organization), request)
     context["filter"] = bills
     if bills.is_valid():
-        context |= build_overview(bills, lambda query: bill_filter(query, request)).context()
+        figures = overview_figures(
+            bills,
+            request.organization,
+            lambda: build_overview(bills, lambda query: bill_filter(query, request)),
+        )
+        context |= figures.context()
     return render(request, "bills/overview.html", context)
 
 

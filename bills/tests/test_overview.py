@@ -431,3 +431,17 @@ def test_the_bills_page_has_a_twelve_month_sparkline(member_client, application,
     assert len(bars) == 12
     assert sparkline.get("aria-label").startswith("Consumption per month from 2025-03 to 2026-02")
     assert "See the overview" in visible(response)
+
+
+def test_the_figures_are_added_up_once_until_a_bill_changes(member_client, application, products):
+    bulk(application, products["sms"], [dt.date(2026, 9, 1)])
+    url = "/overview/?cycle=2026-09"
+    member_client.get(url)
+
+    with CaptureQueriesContext(connection) as again:
+        response = member_client.get(url)
+    assert [query for query in again if "SUM(" in query["sql"].upper()] == []
+    assert cards(response)[0]["Total consumption"] == "10.00 USD"
+
+    bulk(application, products["email"], [dt.date(2026, 9, 1)], amount="5.00")
+    assert cards(member_client.get(url))[0]["Total consumption"] == "15.00 USD"
