@@ -640,6 +640,22 @@ class Bill(ImmutableModel):
             models.Index(
                 fields=["organization", "overdraft_amount", "id"], name="bill_org_overdraft_idx"
             ),
+            # The Overview (bills/overview.py): its sums read this index alone, and in its
+            # order the top applications are added up one application after another,
+            # without hashing or sorting all of them. (No `include`: SQLite has none.)
+            models.Index(
+                fields=[
+                    "organization",
+                    "currency",
+                    "application",
+                    "billing_cycle",
+                    "product",
+                    "status",
+                    "consumption_amount",
+                    "overdraft_amount",
+                ],
+                name="bill_org_overview_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -33,6 +33,7 @@ from django.utils.translation import get_language
 from .code_version import code_version
 from .filters import BillFilter
 from .models import Bill, BillSummary, Organization
+from .overview import Overview, Sparkline, consumption_sparkline
 from .paging import PageForm
 
 # The Bills page's own parameters: its filter's, the page and the page size.
@@ -109,6 +110,30 @@ def bill_summary(bills, organization: Organization | None) -> BillSummary:
         return bills.qs.summary()
     key = _key("summary", organization, sorted(query.lists()))
     return _cached(SUMMARIES, key, bills.qs.summary)
+
+
+def bill_sparkline(bills, organization: Organization) -> Sparkline | None:
+    """The Bills page's 12-month sparkline for a valid BillFilter, cached like its totals
+    (a selection without bills is looked up again: a cache cannot hold None)."""
+    query = bills.as_query()
+    query.pop("sort", None)
+
+    def compute() -> Sparkline | None:
+        return consumption_sparkline(bills.qs, organization.currency)
+
+    if query.get("q"):
+        return compute()
+    return _cached(SUMMARIES, _key("sparkline", organization, sorted(query.lists())), compute)
+
+
+def overview_figures(bills, organization: Organization, build: Callable[[], Overview]) -> Overview:
+    """The Overview's figures for a valid BillFilter (`build()`), cached like the Bills
+    page's totals: its query always names its range, so the key never depends on today."""
+    query = bills.as_query()
+    query.pop("sort", None)
+    if query.get("q"):
+        return build()
+    return _cached(SUMMARIES, _key("overview", organization, sorted(query.lists())), build)
 
 
 def pending_count(organization: Organization | None) -> int:

@@ -5,6 +5,7 @@ from . import views
 app_name = "bills"
 
 urlpatterns = [
+    path("overview/", views.overview, name="overview"),
     path("bills/", views.bill_list, name="list"),
     path("bills/<int:pk>/", views.bill_detail, name="detail"),
     path("bills/<int:pk>/pdf/", views.bill_pdf, name="pdf"),

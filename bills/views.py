@@ -37,6 +37,7 @@ from .forms import OrderForm
 from .middleware import SESSION_KEY
 from .models import AuditEvent, Bill, Order, Organization, Product, ProductPrice
 from .money import format_money
+from .overview import TOP_APPLICATIONS, build_overview, with_default_range
 from .paging import DEFAULT_PER_PAGE, PER_PAGE_CHOICES, paginate
 from .pdf import (
     MAX_LINES,
@@ -52,7 +53,7 @@ from .services import (
     order_place,
     unpaid_order_for,
 )
-from .summaries import bill_list_content, bill_summary
+from .summaries import bill_list_content, bill_sparkline, bill_summary, overview_figures
 from .templatetags.billing import quantity
 
 PAGE_SIZE = 25
@@ -104,8 +105,37 @@ def _bill_list_content(request: HttpRequest) -> str:
         "query": query,
         "filtered": any(key not in ("sort", "per_page") for key in query),
         "sort": bills.sort_key,
+        "sparkline": bill_sparkline(bills, request.organization),
+        "overview_query": _without(query, "sort", "per_page").urlencode(),
     }
     return loader.render_to_string("bills/_bill_list_content.html", context, request)
+
+
+# The Spend overview (issue 14) -----------------------------------------------------------
+
+
+def overview(request: HttpRequest) -> HttpResponse:
+    """Charts of the bills the Bills page's filter selects (default: 12 closed cycles)."""
+    context = {"section": "overview", "top_applications": TOP_APPLICATIONS}
+    if request.organization is None:  # the console says there is none
+        return render(request, "bills/overview.html", context)
+    bills = bill_filter(with_default_range(request.GET, request.organization), request)
+    context["filter"] = bills
+    if bills.is_valid():
+        figures = overview_figures(
+            bills,
+            request.organization,
+            lambda: build_overview(bills, lambda query: bill_filter(query, request)),
+        )
+        context |= figures.context()
+    return render(request, "bills/overview.html", context)
+
+
+def _without(query, *names: str):
+    query = query.copy()
+    for name in names:
+        query.pop(name, None)
+    return query
 
 
 # A bill may have tens of thousands of lines: its page shows them a hundred at a time.

@@ -36,6 +36,12 @@ def needs_wrk_and_a_private_postgres() -> str | None:
 BENCHMARKS = {
     "bench_export.py": ([], r"view-xlsx +\d+ +[\d.]+ .*\n(.*\n)*view-csv +\d+ +[\d.]+", None),
     "bench_bill_list.py": (["--explain"], r"first page +\d+ +\d+ +\d+ +[\d.]+ +[\d.]+", None),
+    "bench_overview.py": (
+        [],
+        r"last 12 closed cycles \(the default\) +overview +\d+ +\d+ +[\d.]+ +[\d.]+ +[\d.]+ "
+        r"+[\d.]+ +[\d.]+x",
+        None,
+    ),
     "bench_orders.py": ([], r"[\d.]+ ms +\d+ queries +/orders/\n", None),
     "bench_pdf.py": ([], r"cached download\) +[\d.]+ ms wall +[\d.]+ ms CPU", None),
     "bench_load.py": ([], r"bills first page +[\d.]+ +[\d.]+ +[\d.]+", needs_wrk),
