@@ -339,6 +339,12 @@ def _without_traceback(record: logging.LogRecord) -> bool:
     return True
 
 
+def _not_an_outage(record: logging.LogRecord) -> bool:
+    """Drops django.request's record of a 503 answered for an exception: that is the
+    database-outage page, which bills.views.server_error logs in one line instead."""
+    return not (getattr(record, "status_code", None) == 503 and record.exc_info)
+
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -346,7 +352,8 @@ LOGGING = {
         "without_traceback": {
             "()": "django.utils.log.CallbackFilter",
             "callback": _without_traceback,
-        }
+        },
+        "not_an_outage": {"()": "django.utils.log.CallbackFilter", "callback": _not_an_outage},
     },
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
@@ -357,6 +364,8 @@ LOGGING = {
         # console: its one-line message says all there is; a traceback per probe would
         # bury real errors.
         "django.security.DisallowedHost": {"filters": ["without_traceback"]},
+        # An outage must not flood the logs with thousands of identical tracebacks.
+        "django.request": {"filters": ["not_an_outage"]},
     },
 }
 

@@ -258,10 +258,11 @@ class _BillsSheet(WriteOnlyWorksheet):
     """openpyxl's write-only sheet, taking ready-made cells without a detour.
 
     openpyxl binds every appended item to a cell and, for an item that already IS a
-    cell, falls back through a ValueError that formats the cell's repr. With five styled
-    cells a row, that detour cost about a fifth of the export's time (see
-    bench/bench_export.py); this checks the type first. Written against the pinned
-    openpyxl 3.1.5; bills/tests/test_export.py reads every cell back.
+    cell, falls back through a ValueError that formats the cell's repr. With eight styled
+    cells a row, the public `wb.create_sheet()` makes the export measurably slower, more
+    than the house's 10% (bench/bench_export.py; the README has the figures); this checks
+    the type first. It overrides a private method of the pinned openpyxl 3.1.5: a test in
+    bills/tests/test_export.py fails if an upgrade stops calling it.
     """
 
     def _values_to_row(self, values, row_idx):
@@ -291,31 +292,31 @@ def _cell(ws: Worksheet, value=None, number_format="General", **style) -> WriteO
 class _XlsxRows:
     """Turns a row of values into the cells of one sheet row, with their number formats.
 
-    Each styled column has ONE cell, refilled for every row: a write-only sheet writes a
-    row's cells as soon as it is appended, and building and styling a new cell per value
-    would add about a fifth to the export's time. Its style is computed once.
+    Each styled column has ONE cell (a money column one per currency), refilled for every
+    row: a write-only sheet writes a row's cells as soon as it is appended, and building
+    and styling a new cell per value would cost more than the rest of the row.
     """
 
     def __init__(self, ws: Worksheet, time_zone: dt.tzinfo):
         self.ws = ws
         self.time_zone = time_zone
-        self.money_styles = {}
         self.columns = []
         for column in COLUMNS:
             cell = None
-            if column.kind != TEXT or column.alignment is not None:
+            if column.kind == MONEY:
+                cell = {}  # currency -> its cell, made by money_cell()
+            elif column.kind != TEXT or column.alignment is not None:
                 cell = _cell(ws, number_format=NUMBER_FORMATS.get(column.kind, "General"))
                 if column.alignment is not None:
                     cell.alignment = column.alignment
             # Per text column, safe_text() of the values seen, for those that repeat.
             self.columns.append((column.kind, cell, {}))
 
-    def money_style(self, currency: str):
-        style = self.money_styles.get(currency)
-        if style is None:
-            style = _cell(self.ws, number_format=money_format(currency))._style
-            self.money_styles[currency] = style
-        return style
+    def money_cell(self, cells: dict[str, WriteOnlyCell], currency: str) -> WriteOnlyCell:
+        cell = cells.get(currency)
+        if cell is None:
+            cell = cells[currency] = _cell(self.ws, number_format=money_format(currency))
+        return cell
 
     @staticmethod
     def money(cell: WriteOnlyCell, amount: Decimal) -> WriteOnlyCell:
@@ -331,7 +332,6 @@ class _XlsxRows:
 
     def row(self, values: Sequence) -> list:
         currency = values[CURRENCY]
-        money_style = self.money_style(currency)
         cells = []
         for (kind, cell, known), value in zip(self.columns, values, strict=True):
             if kind == TEXT:
@@ -352,8 +352,7 @@ class _XlsxRows:
             elif value is None:
                 cells.append(None)
             elif kind == MONEY:
-                cell._style = money_style
-                cells.append(self.money(cell, value))
+                cells.append(self.money(self.money_cell(cell, currency), value))
             else:
                 if kind in (MONTH, DATE):
                     value = naive_in(value, self.time_zone)
@@ -441,14 +440,19 @@ def _describe(wb: Workbook, organization: str, filter_description: str, summary)
 
 
 def _discard(ws) -> None:
-    """Remove the sheet's temporary file that openpyxl would otherwise keep until exit."""
-    writer = ws._writer
+    """Remove the sheet's temporary file that openpyxl would otherwise keep until exit.
+
+    openpyxl has no public way to drop a write-only sheet that will not be saved, so this
+    reads its private writer (openpyxl 3.1); test_export's "no temporary file" tests fail
+    loudly if an upgrade renames it.
+    """
+    writer = getattr(ws, "_writer", None)
     if writer is None:
         return
     with suppress(Exception):
-        if ws._rows is not None:
-            ws._rows.close()
-        writer.close()
+        ws.close()
+    with suppress(Exception):
+        writer.close()  # if close() failed half-way
     with suppress(OSError, ValueError):
         writer.cleanup()
 

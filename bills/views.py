@@ -397,9 +397,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
         # Rendered without the request: no context processor may touch the database.
         response = HttpResponse(loader.render_to_string("503.html"), status=503)
         response["Retry-After"] = "10"
-        # One line per request, above, instead of django.request's traceback: an outage
-        # must not flood the logs with thousands of identical tracebacks.
-        response._has_been_logged = True
+        # One line per request, above; settings.LOGGING drops django.request's traceback.
         return response
     return defaults.server_error(request)
 

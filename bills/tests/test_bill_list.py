@@ -392,7 +392,7 @@ def test_names_a_user_typed_show_as_text_never_as_html(
     member_client, organization, application, make_bill
 ):
     # Application names, AppKeys, WABAs and the organization's name are typed by users;
-    # the table is built in Python (bill_rows), the rest by templates: all escaped.
+    # every template on the page (the rows in bills/_bill_row.html) escapes them.
     script = "<script>alert(1)</script>"
     image = '"><img src=x onerror=alert(2)>'
     application.name = f"Shop {script}"

@@ -65,6 +65,17 @@ def test_it_refuses_everything_but_static_files(fetcher, no_network, url):
     assert no_network == []
 
 
+def test_every_way_weasyprint_calls_the_fetcher_is_refused_the_same(fetcher, no_network):
+    # WeasyPrint calls the fetcher itself (weasyprint.urls.fetch) or its urllib-style
+    # open(): both must reach fetch() above, never urllib's own file or HTTP handlers.
+    for call in (fetcher, fetcher.open):
+        with pytest.raises(URLRefused):
+            call("file:///etc/passwd")
+        with pytest.raises(URLRefused):
+            call("http://169.254.169.254/latest/meta-data/")
+    assert no_network == []
+
+
 def test_it_serves_a_real_static_file(fetcher, settings):
     assert BASE_URL == STATIC  # the template's relative URLs resolve here
     response = fetcher.fetch(f"{STATIC}css/bill_pdf.css")
