@@ -22,6 +22,7 @@ import json
 import logging
 import mimetypes
 import multiprocessing
+import re
 import ssl
 import threading
 import time
@@ -38,6 +39,8 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connections, transaction
 from django.template.loader import get_template
+from django.utils import formats, translation
+from django.utils.translation import gettext as _
 
 from .code_version import code_version
 from .models import Bill, BillLine, CreditNote
@@ -162,18 +165,26 @@ def _static_roots() -> list[Path]:
     return roots
 
 
+def reader_language(language: str | None = None) -> str:
+    """`language`, else the active one (the reader's, set by the request), else the default."""
+    return language or translation.get_language() or settings.LANGUAGE_CODE
+
+
 def bill_document(bill: Bill, *, with_lines: bool = True) -> dict:
-    """Everything the PDF prints, as the strings it prints them."""
+    """Everything the PDF prints, as the strings it prints them in the active language
+    (labels, status, cycle), and that language: it is part of the cache key."""
     currency = bill.currency
     organization = bill.organization
     cleared_on = ""
     if bill.cleared_at is not None:
         cleared_on = _local_date(bill.cleared_at, organization.time_zone)
     document = {
+        "language": reader_language(),
+        "page_margins": page_margins(_("Bill %(number)s, continued")),
         "seller": dict(settings.BILLING_SELLER),
         "number": bill.number,
         "bill_date": bill.bill_date.isoformat(),
-        "billing_cycle": bill.cycle_label,
+        "billing_cycle": _cycle(bill),
         "product": bill.product.name,
         "organization": organization.name,
         "application": bill.application.name,
@@ -237,6 +248,41 @@ def _payer(bill: Bill) -> dict[str, str]:
     }
 
 
+# What a phrase of the page's margins may hold, as WeasyPrint's CSS fills it in on each page.
+_MARGIN_PLACEHOLDERS = {
+    "%(number)s": "string(bill-number)",
+    "%(page)s": "counter(page)",
+    "%(pages)s": "counter(pages)",
+}
+
+
+def page_margins(continued: str) -> str:
+    """The `@page` rules of the margins that print words ("Page 1 of 2", "..., continued"),
+    in the active language: whole phrases in the catalogue, turned into CSS `content`."""
+    footer = _("Page %(page)s of %(pages)s")
+    return (
+        f"@page {{ @top-right {{ content: {_css_content(continued)}; }} "
+        f"@bottom-right {{ content: {_css_content(footer)}; }} }}"
+    )
+
+
+def _css_content(phrase: str) -> str:
+    parts = re.split(r"(%\((?:number|page|pages)\)s)", phrase)
+    return " ".join(_MARGIN_PLACEHOLDERS.get(part) or _css_string(part) for part in parts if part)
+
+
+def _css_string(text: str) -> str:
+    """`text` as a quoted CSS string that cannot end it, nor the <style> element."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("<", "\\3c ")
+    escaped = escaped.replace("\n", " ")
+    return f'"{escaped}"'
+
+
+def _cycle(bill: Bill) -> str:
+    """The billing cycle as the active language writes a month: `2026-10`, `2026年10月`."""
+    return formats.date_format(bill.billing_cycle, "YEAR_MONTH_FORMAT")
+
+
 def _local_date(moment, time_zone: str) -> str:
     return moment.astimezone(zoneinfo.ZoneInfo(time_zone)).date().isoformat()
 
@@ -264,16 +310,29 @@ def _stored_lines(bill: Bill) -> list[tuple]:
         return _at_most_max_lines(bill, cursor.fetchall())
 
 
-def layout_version() -> str:
+def layout_version(language: str | None = None) -> str:
     """A digest of everything besides the bill that shapes the PDF: templates, CSS, the code
-    that formats values, the renderer."""
+    that formats values, the renderer, and the translations of `language` (default: the
+    active one)."""
     # The code that formats what the PDF prints.
     digest = hashlib.sha256(code_version("bills/pdf.py", "bills/money.py").encode())
+    digest.update(_catalogue(reader_language(language)))
     for name in LAYOUT_TEMPLATES:
         digest.update(get_template(name).template.source.encode())
     digest.update(Path(finders.find(STYLESHEET)).read_bytes())
     digest.update(f"{weasyprint.__version__} {PDF_VARIANT}".encode())
     return digest.hexdigest()
+
+
+def _catalogue(language: str) -> bytes:
+    """The language's translations as committed (the .po the .mo is compiled from), so an
+    edited translation renders anew; English has none: its text is in the templates."""
+    locale = translation.to_locale(language)
+    for directory in settings.LOCALE_PATHS:
+        path = Path(directory) / locale / "LC_MESSAGES" / "django.po"
+        if path.is_file():
+            return path.read_bytes()
+    return b""
 
 
 def cache_key(bill: Bill) -> str:
@@ -347,20 +406,29 @@ _CHILDREN = multiprocessing.get_context("forkserver")
 _CHILDREN.set_forkserver_preload(["bills.pdf_server", "gunicorn.app.wsgiapp"])
 
 
-def _write_pdf_to(html: str, sender) -> None:
+def _write_pdf_to(html: str, sender, language: str) -> None:
     """In the child: render and hand the bytes back. An error is printed by
     multiprocessing, to the server's error log, and the parent sees the pipe close."""
+    # The child is forked from the fork server, not from the request's thread, whose
+    # active language (thread-local) it never sees: anything translated here is in the
+    # reader's language only because it is activated here.
+    translation.activate(language)
     sender.send_bytes(html_to_pdf(html))
 
 
-def html_to_pdf_within(html: str, seconds: float) -> bytes:
-    """`html_to_pdf` in a child process that is killed if it takes longer than `seconds`.
+def html_to_pdf_within(html: str, seconds: float, language: str | None = None) -> bytes:
+    """`html_to_pdf` in a child process that is killed if it takes longer than `seconds`,
+    with `language` (default: the active one) active in the child.
 
     Raises TimeoutError when the budget runs out; the child is gone by then."""
     receiver, sender = _CHILDREN.Pipe(duplex=False)
     with receiver:
         with sender:  # closed once the child has its own copy: EOF when the child exits
-            child = _CHILDREN.Process(target=_write_pdf_to, args=(html, sender), daemon=True)
+            child = _CHILDREN.Process(
+                target=_write_pdf_to,
+                args=(html, sender, reader_language(language)),
+                daemon=True,
+            )
             child.start()
         grace = 0.0
         try:
@@ -431,11 +499,17 @@ def _database_lock(bill: Bill, seconds: float):
         yield
 
 
-def render_bill_pdf(bill: Bill) -> bytes:
-    """The bill's PDF: from the storage when nothing printed on it has changed.
+def render_bill_pdf(bill: Bill, *, language: str | None = None) -> bytes:
+    """The bill's PDF in `language` (default: the active one, the reader's): from the
+    storage when nothing printed on it has changed.
 
     Raises RenderTimedOut when rendering it takes longer than BILL_PDF_RENDER_SECONDS,
     and BillTooLarge when it has more lines than a PDF may hold."""
+    with translation.override(reader_language(language)):
+        return _render_bill_pdf(bill)
+
+
+def _render_bill_pdf(bill: Bill) -> bytes:
     key = cache_key(bill)
     pdf = stored_pdf(key)
     if pdf is not None:
@@ -459,11 +533,14 @@ def render_bill_pdf(bill: Bill) -> bytes:
 
 
 def credit_note_document(note: CreditNote) -> dict:
-    """Everything a credit note's PDF prints, as the strings it prints them: nothing that
-    a later credit note or payment changes, so the file stays what was issued."""
+    """Everything a credit note's PDF prints, as the strings it prints them in the active
+    language: nothing that a later credit note or payment changes, so the file stays what
+    was issued."""
     bill, currency = note.bill, note.currency
     line = note.bill_line
     return {
+        "language": reader_language(),
+        "page_margins": page_margins(_("Credit note %(number)s, continued")),
         "seller": dict(settings.BILLING_SELLER),
         "number": note.number,
         "issued_on": _local_date(note.issued_at, bill.organization.time_zone),
@@ -473,7 +550,7 @@ def credit_note_document(note: CreditNote) -> dict:
         "bill": {
             "number": bill.number,
             "bill_date": bill.bill_date.isoformat(),
-            "billing_cycle": bill.cycle_label,
+            "billing_cycle": _cycle(bill),
             "product": bill.product.name,
             "application": bill.application.name,
             "consumption_amount": format_money(bill.consumption_amount, currency),
@@ -483,8 +560,14 @@ def credit_note_document(note: CreditNote) -> dict:
     }
 
 
-def render_credit_note_pdf(note: CreditNote) -> bytes:
-    """The credit note's PDF, cached like a bill's by everything it prints."""
+def render_credit_note_pdf(note: CreditNote, *, language: str | None = None) -> bytes:
+    """The credit note's PDF in `language` (default: the active one), cached like a
+    bill's by everything it prints."""
+    with translation.override(reader_language(language)):
+        return _render_credit_note_pdf(note)
+
+
+def _render_credit_note_pdf(note: CreditNote) -> bytes:
     document = credit_note_document(note)
     html = get_template(CREDIT_NOTE_TEMPLATE).render(document)
     content = json.dumps(document, sort_keys=True, ensure_ascii=False)

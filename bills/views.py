@@ -18,7 +18,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -169,9 +169,9 @@ def bill_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     bill = _get_bill_for_user(request, pk)
     context = {"bill": bill, "section": "bills"}
     try:
-        # English until the PDF is translated (issue 15, part 2): never half of each.
-        with translation.override(settings.LANGUAGE_CODE):
-            pdf = render_bill_pdf(bill)
+        # In the reader's language: the one the request activated (LocaleMiddleware,
+        # then the member's choice on their Profile).
+        pdf = render_bill_pdf(bill, language=request.LANGUAGE_CODE)
     except BillTooLarge as error:
         context |= {"line_count": error.line_count, "max_lines": MAX_LINES}
         return render(request, "bills/bill_pdf_too_large.html", context, status=422)
@@ -194,8 +194,7 @@ def credit_note_pdf(request: HttpRequest, pk: int, note_pk: int) -> HttpResponse
     bill = _get_bill_for_user(request, pk)
     note = get_object_or_404(bill.credit_notes.select_related("bill_line"), pk=note_pk)
     note.bill = bill
-    with translation.override(settings.LANGUAGE_CODE):  # as bill_pdf
-        pdf = render_credit_note_pdf(note)
+    pdf = render_credit_note_pdf(note, language=request.LANGUAGE_CODE)  # as bill_pdf
     details = {"bill": bill.number, "pdf_sha256": hashlib.sha256(pdf).hexdigest()}
     audit_record(
         action=AuditEvent.Action.CREDIT_NOTE_DOWNLOAD, request=request, obj=note, details=details
@@ -610,15 +609,14 @@ def _write_export(file_format: str, filterset: BillFilter, organization: Organiz
     client goes away), and what it holds."""
     output = tempfile.TemporaryFile(prefix="bills-export-")  # noqa: SIM115
     try:
-        # English until the export is translated (issue 15, part 2), as the worker's are.
-        with translation.override(settings.LANGUAGE_CODE):
-            summary = write_bills_file(
-                file_format,
-                filterset.qs,
-                output,
-                organization=organization,
-                description=describe_filter(filterset),
-            )
+        # Headers, status words and properties in the active language: the reader's.
+        summary = write_bills_file(
+            file_format,
+            filterset.qs,
+            output,
+            organization=organization,
+            description=describe_filter(filterset),
+        )
     except BaseException:
         output.close()
         raise
