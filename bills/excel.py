@@ -5,6 +5,9 @@ format. `bills.selectors.export_rows` reads those fields; both writers take its 
 (tuples in `COLUMNS` order) and write bytes to a binary file object, one row at a time, so
 memory stays flat at any row count. Nothing here knows of requests or the database.
 
+Headers, the sheet's name, the totals row and the workbook's properties are translated
+when a file is written, into the active language (the reader's); the data is not.
+
 Money never passes through float: openpyxl writes a number cell's value with "%.16g",
 which turns Decimal("551.32") into 551.3200000000001, so a money cell holds the amount's
 own decimal text (see `_XlsxRows.money`).
@@ -24,6 +27,9 @@ from decimal import Decimal
 from itertools import chain, islice
 from typing import BinaryIO
 
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ERROR_CODES, Cell
@@ -45,34 +51,34 @@ INDENT = Alignment(horizontal="left", indent=1)
 class Column:
     """One column of the export: its header, the Bill field it reads, its format."""
 
-    header: str
+    header: str | Promise  # gettext_lazy: translated when a file is written
     field: str  # a values_list() path from Bill, or an annotation of bills.selectors
     kind: str
     alignment: Alignment | None = None
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column("Bill Number", "number", TEXT),
-    Column("Billing Cycle", "billing_cycle", MONTH, CENTRE),
-    Column("Product", "product__name", TEXT),
-    Column("Organization", "organization__name", TEXT),
-    Column("WhatsApp Business Account", "whatsapp_business_account", TEXT),
+    Column(gettext_lazy("Bill Number"), "number", TEXT),
+    Column(gettext_lazy("Billing Cycle"), "billing_cycle", MONTH, CENTRE),
+    Column(gettext_lazy("Product"), "product__name", TEXT),
+    Column(gettext_lazy("Organization"), "organization__name", TEXT),
+    Column(gettext_lazy("WhatsApp Business Account"), "whatsapp_business_account", TEXT),
     Column("AppKey", "application__app_key", TEXT),
-    Column("Application ID", "application__app_id", TEXT),
-    Column("Application Name", "application__name", TEXT),
-    Column("Service Usage", "service_usage", QUANTITY),
-    Column("Usage Unit", "product__usage_unit", TEXT, INDENT),
-    Column("Consumption Amount", "consumption_amount", MONEY),
-    Column("Currency", "currency", TEXT, CENTRE),
-    Column("Payment Status", "payment_status", TEXT),
-    Column("Overdraft Amount", "overdraft_amount", MONEY),
+    Column(gettext_lazy("Application ID"), "application__app_id", TEXT),
+    Column(gettext_lazy("Application Name"), "application__name", TEXT),
+    Column(gettext_lazy("Service Usage"), "service_usage", QUANTITY),
+    Column(gettext_lazy("Usage Unit"), "product__usage_unit", TEXT, INDENT),
+    Column(gettext_lazy("Consumption Amount"), "consumption_amount", MONEY),
+    Column(gettext_lazy("Currency"), "currency", TEXT, CENTRE),
+    Column(gettext_lazy("Payment Status"), "payment_status", TEXT),
+    Column(gettext_lazy("Overdraft Amount"), "overdraft_amount", MONEY),
     # What credit notes have taken off the bill so far (DESIGN.md, "Credit notes").
-    Column("Credited Amount", "credited_amount", MONEY),
-    Column("Bill Date", "bill_date", DATE, CENTRE),
+    Column(gettext_lazy("Credited Amount"), "credited_amount", MONEY),
+    Column(gettext_lazy("Bill Date"), "bill_date", DATE, CENTRE),
 )
 HEADERS = tuple(column.header for column in COLUMNS)
 FIELDS = tuple(column.field for column in COLUMNS)
-CURRENCY = HEADERS.index("Currency")
+CURRENCY = FIELDS.index("currency")
 # The money columns, summed per currency in the totals row and the audit trail.
 MONEY_COLUMNS = tuple(index for index, column in enumerate(COLUMNS) if column.kind == MONEY)
 
@@ -126,9 +132,10 @@ class ExportSummary:
     """What an export holds: the number of bills and, per currency, each money column's sum."""
 
     rows: int = 0
-    # Header of a money column -> currency -> sum, at the currency's decimals.
+    # Field of a money column -> currency -> sum, at the currency's decimals (keyed by the
+    # field, not the header, which reads differently in each language).
     totals: dict[str, dict[str, Decimal]] = field(
-        default_factory=lambda: {COLUMNS[index].header: {} for index in MONEY_COLUMNS}
+        default_factory=lambda: {COLUMNS[index].field: {} for index in MONEY_COLUMNS}
     )
 
     def add(self, row: Sequence) -> None:
@@ -137,7 +144,7 @@ class ExportSummary:
         self.rows += 1
         for index in MONEY_COLUMNS:
             if row[index] is not None:
-                sums = self.totals[COLUMNS[index].header]
+                sums = self.totals[COLUMNS[index].field]
                 sums[currency] = sums.get(currency, 0) + row[index]
 
     @property
@@ -146,15 +153,15 @@ class ExportSummary:
 
     @property
     def consumption(self) -> dict[str, Decimal]:
-        return self.totals["Consumption Amount"]
+        return self.totals["consumption_amount"]
 
     @property
     def overdraft(self) -> dict[str, Decimal]:
-        return self.totals["Overdraft Amount"]
+        return self.totals["overdraft_amount"]
 
     @property
     def credited(self) -> dict[str, Decimal]:
-        return self.totals["Credited Amount"]
+        return self.totals["credited_amount"]
 
 
 def _at_minor_units(row: Sequence) -> list:
@@ -243,11 +250,16 @@ def _display_width(value, column: Column, currency: str) -> int:
     return len(MONTH_FORMAT if column.kind == MONTH else DATE_FORMAT)
 
 
-def _column_widths(sample: list[Sequence]) -> list[float]:
+def _text_width(text: str) -> int:
+    """Characters as wide as a spreadsheet draws them: a CJK character takes two."""
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
+def _column_widths(sample: list[Sequence], headers: Sequence[str]) -> list[float]:
     widths = []
     for index, column in enumerate(COLUMNS):
         # Bold header text plus the auto-filter's drop-down button.
-        width = len(column.header) * 1.1 + 3
+        width = _text_width(headers[index]) * 1.1 + 3
         for row in sample:
             width = max(width, _display_width(row[index], column, row[CURRENCY]) + 2)
         widths.append(min(max(width, MIN_WIDTH), MAX_WIDTH))
@@ -373,12 +385,13 @@ def write_bills_xlsx(
     """Write the bills as one sheet: a bold frozen header with an auto-filter, one row
     per bill, and a totals row per currency; raise TooManyRows past `max_rows`."""
     wb = Workbook(write_only=True)
-    ws = _BillsSheet(parent=wb, title="Bills")
+    ws = _BillsSheet(parent=wb, title=_("Bills"))
     wb._add_sheet(ws)
+    headers = [str(header) for header in HEADERS]
     rows = iter(rows)
     sample = list(islice(rows, WIDTH_SAMPLE_ROWS))
     # A write-only sheet writes its columns and panes before the first row.
-    for index, width in enumerate(_column_widths(sample), start=1):
+    for index, width in enumerate(_column_widths(sample, headers), start=1):
         ws.column_dimensions[get_column_letter(index)].width = width
     ws.freeze_panes = "A2"
     ws.print_title_rows = "1:1"
@@ -392,11 +405,9 @@ def write_bills_xlsx(
         fill = PatternFill("solid", fgColor="DDE3EE")
         border = Border(bottom=Side(style="thin", color="8A94A6"))
         header = []
-        for column in COLUMNS:
+        for column, text in zip(COLUMNS, headers, strict=True):
             alignment = column.alignment or Alignment()
-            header.append(
-                _cell(ws, column.header, font=BOLD, fill=fill, border=border, alignment=alignment)
-            )
+            header.append(_cell(ws, text, font=BOLD, fill=fill, border=border, alignment=alignment))
         ws.append(header)
         for values in chain(sample, rows):
             if summary.rows >= max_rows:
@@ -411,10 +422,10 @@ def write_bills_xlsx(
             ws.append([])
         for currency in summary.currencies:
             total = [None] * len(COLUMNS)
-            total[0] = _cell(ws, "Total", font=BOLD)
+            total[0] = _cell(ws, _("Total"), font=BOLD)
             total[CURRENCY] = _cell(ws, safe_text(currency), font=BOLD, alignment=CENTRE)
             for index in MONEY_COLUMNS:
-                amount = summary.totals[COLUMNS[index].header].get(currency)
+                amount = summary.totals[COLUMNS[index].field].get(currency)
                 if amount is not None:
                     cell = _cell(ws, number_format=money_format(currency), font=BOLD)
                     total[index] = cells.money(cell, amount)
@@ -430,13 +441,17 @@ def write_bills_xlsx(
 def _describe(wb: Workbook, organization: str, filter_description: str, summary) -> None:
     organization = _XML_ILLEGAL.sub("", organization)
     filter_description = _XML_ILLEGAL.sub("", filter_description)
-    bills = f"{summary.rows:,} bill{'' if summary.rows == 1 else 's'}"
-    wb.properties.title = f"Bills of {organization}"
-    wb.properties.subject = f"Filter: {filter_description}"
-    wb.properties.description = f"{bills} of {organization}, filter: {filter_description}."
-    wb.properties.creator = wb.properties.lastModifiedBy = "Billing Console"
-    wb.properties.keywords = f"bills; {organization}"
-    wb.properties.category = "Bills export"
+    names = {"organization": organization, "filter": filter_description}
+    wb.properties.title = _("Bills of %(organization)s") % names
+    wb.properties.subject = _("Filter: %(filter)s") % names
+    wb.properties.description = ngettext(
+        "%(count)s bill of %(organization)s, filter: %(filter)s.",
+        "%(count)s bills of %(organization)s, filter: %(filter)s.",
+        summary.rows,
+    ) % (names | {"count": f"{summary.rows:,}"})
+    wb.properties.creator = wb.properties.lastModifiedBy = _("Billing Console")
+    wb.properties.keywords = _("bills; %(organization)s") % names
+    wb.properties.category = _("Bills export")
 
 
 def _discard(ws) -> None:
@@ -464,7 +479,7 @@ def write_bills_csv(
     field quoted and neutralised, numbers unquoted with the currency's decimals."""
     text = io.TextIOWrapper(fileobj, encoding="utf-8-sig", newline="")
     writer = csv.writer(text, quoting=csv.QUOTE_NONNUMERIC)
-    writer.writerow(HEADERS)
+    writer.writerow([str(header) for header in HEADERS])
     summary = ExportSummary()
     # Per column, safe_text() of the values seen, for those that repeat (as in the xlsx).
     known: list[dict[str, str]] = [{} for _ in COLUMNS]

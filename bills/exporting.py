@@ -9,6 +9,8 @@ from collections.abc import Callable, Iterable
 from typing import BinaryIO
 
 from django.db.models import QuerySet
+from django.utils import formats
+from django.utils.translation import gettext as _
 
 from . import excel
 from .filters import BillFilter
@@ -17,21 +19,21 @@ from .selectors import export_rows
 
 
 def describe_filter(filterset: BillFilter) -> str:
-    """`Product: SMS, Email; Status: Pending`, for the workbook's properties and the
-    Exports page."""
+    """`Product: SMS, Email; Status: Pending`, in the active language, for the workbook's
+    properties and the Exports page."""
     if not filterset.is_bound:
-        return "all bills"
+        return _("all bills")
     parts = []
     for name, value in filterset.form.cleaned_data.items():
         if isinstance(value, QuerySet | list | tuple):
             value = ", ".join(str(item) for item in value)
         elif isinstance(value, dt.date):
-            value = value.strftime("%Y-%m")
+            value = formats.date_format(value, "YEAR_MONTH_FORMAT")
         elif name == "status" and value:
             value = Bill.Status(value).label
         if value:
             parts.append(f"{filterset.form.fields[name].label}: {value}")
-    return "; ".join(parts) or "all bills"
+    return "; ".join(parts) or _("all bills")
 
 
 def write_bills_file(

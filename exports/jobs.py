@@ -20,7 +20,9 @@ from django.conf import settings
 from django.core.files import File
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.http import QueryDict
-from django.utils import timezone
+from django.utils import formats, timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from bills import excel
 from bills.exporting import write_bills_file
@@ -35,16 +37,31 @@ logger = logging.getLogger(__name__)
 # How often a running job writes its progress (and learns whether it was cancelled).
 REPORT_SECONDS = 1.0
 ZIP_INDEX_HEADERS = (
-    "Bill Number",
-    "Billing Cycle",
-    "Product",
-    "Application",
+    gettext_lazy("Bill Number"),
+    gettext_lazy("Billing Cycle"),
+    gettext_lazy("Product"),
+    gettext_lazy("Application"),
     "AppKey",
-    "Consumption Amount",
-    "Currency",
-    "Payment Status",
-    "File",
+    gettext_lazy("Consumption Amount"),
+    gettext_lazy("Currency"),
+    gettext_lazy("Payment Status"),
+    gettext_lazy("File"),
 )
+# Failure reasons are stored as their English msgids (Export.error_message translates them
+# for whoever reads the Exports page): gettext_noop only marks them for makemessages.
+INVALID_FILTER = gettext_noop("The filter is no longer valid. Export again from the Bills page.")
+NOT_STORED = gettext_noop(
+    "The file could not be stored (the export storage is full or not writable). "
+    "Try again later; if it keeps failing, tell support."
+)
+TOO_MANY_ROWS = gettext_noop(
+    "This filter selects more bills than an Excel sheet holds. Narrow the filter, for "
+    "example to fewer billing cycles, or export CSV."
+)
+NO_DATABASE = gettext_noop(
+    "The database could not be reached while the export ran. Export again in a few minutes."
+)
+UNEXPECTED = gettext_noop("The export stopped on an unexpected error. Export again.")
 
 
 class Cancelled(Exception):
@@ -52,7 +69,7 @@ class Cancelled(Exception):
 
 
 class ExportFailed(Exception):
-    """A failure the member can act on; its message is shown on the Exports page."""
+    """A failure the member can act on; its message, a msgid, is shown on the Exports page."""
 
 
 def filter_for(export: Export) -> BillFilter:
@@ -91,6 +108,13 @@ class Progress:
 
 def run(export_id: str) -> str:
     """Make the export's file; returns its final status. See exports.tasks.run_export."""
+    language = Export.objects.filter(pk=export_id).values_list("language", flat=True).first()
+    # No request here: the file is written in the language of the member who asked for it.
+    with translation.override(language or settings.LANGUAGE_CODE):
+        return _run(export_id)
+
+
+def _run(export_id: str) -> str:
     now = timezone.now()
     started = Export.objects.filter(pk=export_id, status=Export.Status.QUEUED).update(
         status=Export.Status.RUNNING, started_at=now, progress_at=now
@@ -112,15 +136,12 @@ def run(export_id: str) -> str:
                 stored = export.file.storage.save(name, File(output, name=name))
             except OSError as error:
                 logger.exception("Export %s could not be stored", export.pk)
-                raise ExportFailed(
-                    "The file could not be stored (the export storage is full or not "
-                    "writable). Try again later; if it keeps failing, tell support."
-                ) from error
+                raise ExportFailed(NOT_STORED) from error
         except Cancelled:
             logger.info("Export %s cancelled at %d of %d", export.pk, progress.done, export.total)
             return Export.Status.CANCELLED
         except (ExportFailed, excel.TooManyRows) as error:
-            _fail(export, str(error) if isinstance(error, ExportFailed) else _too_many(export))
+            _fail(export, str(error) if isinstance(error, ExportFailed) else TOO_MANY_ROWS)
             return Export.Status.FAILED
         except (OperationalError, InterfaceError):
             logger.exception("Export %s lost the database", export.pk)
@@ -129,16 +150,12 @@ def run(export_id: str) -> str:
             if not connection.in_atomic_block:
                 connection.close_if_unusable_or_obsolete()
             with suppress(OperationalError, InterfaceError):
-                _fail(
-                    export,
-                    "The database could not be reached while the export ran. "
-                    "Export again in a few minutes.",
-                )
+                _fail(export, NO_DATABASE)
             raise
         except BaseException:
             logger.exception("Export %s failed", export.pk)
             with suppress(OperationalError, InterfaceError):
-                _fail(export, "The export stopped on an unexpected error. Export again.")
+                _fail(export, UNEXPECTED)
             raise
     finished = timezone.now()
     with transaction.atomic():
@@ -163,17 +180,10 @@ def _fail(export: Export, reason: str) -> None:
     )
 
 
-def _too_many(export: Export) -> str:
-    return (
-        f"This filter selects more than {excel.MAX_XLSX_BILLS:,} bills, more than an Excel "
-        "sheet holds. Narrow the filter, for example to fewer billing cycles, or export CSV."
-    )
-
-
 def _write_sheet(export: Export, output, progress: Progress) -> excel.ExportSummary:
     bills = filter_for(export)
     if bills.is_bound and not bills.is_valid():
-        raise ExportFailed("The filter is no longer valid. Export again from the Bills page.")
+        raise ExportFailed(INVALID_FILTER)
     return write_bills_file(
         export.file_format,
         bills.qs,
@@ -188,10 +198,10 @@ def _write_zip(export: Export, output, progress: Progress) -> None:
     """One PDF per bill, named by its number, and index.csv listing them."""
     bills = filter_for(export)
     if bills.is_bound and not bills.is_valid():
-        raise ExportFailed("The filter is no longer valid. Export again from the Bills page.")
+        raise ExportFailed(INVALID_FILTER)
     index = io.StringIO()
     writer = csv.writer(index, quoting=csv.QUOTE_NONNUMERIC)
-    writer.writerow(ZIP_INDEX_HEADERS)
+    writer.writerow([str(header) for header in ZIP_INDEX_HEADERS])
     selected = bills.qs.select_related("organization", "product", "application")
     # PDFs are compressed already: stored as they are, the ZIP costs no CPU of its own.
     with zipfile.ZipFile(output, "w", compression=zipfile.ZIP_STORED) as archive:
@@ -201,11 +211,11 @@ def _write_zip(export: Export, output, progress: Progress) -> None:
                 archive.writestr(name, render_bill_pdf(bill))
             except (BillTooLarge, RenderTimedOut) as error:
                 logger.warning("Bill %s left out of export %s: %s", bill.number, export.pk, error)
-                name = "not included: too large to render, download it from its page"
+                name = _("not included: too large to render, download it from its page")
             writer.writerow(
                 [
                     excel.safe_text(bill.number),
-                    bill.cycle_label,
+                    formats.date_format(bill.billing_cycle, "YEAR_MONTH_FORMAT"),
                     excel.safe_text(bill.product.name),
                     excel.safe_text(bill.application.name),
                     excel.safe_text(bill.application.app_key),

@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from bills.models import Organization, TenantQuerySet
@@ -97,12 +98,21 @@ class Export(models.Model):
     started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("started at"))
     finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
     expires_at = models.DateTimeField(null=True, blank=True, verbose_name=_("expires at"))
+    # The failure's reason as its English msgid (exports.jobs marks each with
+    # gettext_noop): shown in the language of whoever reads the Exports page.
     error = models.CharField(max_length=500, blank=True, verbose_name=_("error"))
     file = models.FileField(
         storage=export_storage, max_length=300, blank=True, verbose_name=_("file")
     )
     size = models.PositiveBigIntegerField(null=True, blank=True, verbose_name=_("size"))
     task_id = models.CharField(max_length=64, blank=True, verbose_name=_("task id"))
+    # The requester's language: the worker has no request, and writes the file (headers,
+    # status words, each PDF of a ZIP) in this one.
+    language = models.CharField(
+        max_length=16,
+        default=settings.LANGUAGE_CODE,
+        verbose_name=_("language"),
+    )
 
     objects = ExportQuerySet.as_manager()
 
@@ -142,6 +152,11 @@ class Export(models.Model):
     @property
     def is_downloadable(self) -> bool:
         return self.status == self.Status.READY and not self.is_expired
+
+    @property
+    def error_message(self) -> str:
+        """Why it failed, in the active language (the reader's)."""
+        return gettext(self.error) if self.error else ""
 
     @property
     def percent(self) -> int:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext_noop
 
 from bills.filters import BillFilter
 from bills.models import Organization
@@ -47,6 +48,8 @@ def export_request(
         query=query,
         description=description[:1000],
         total=total,
+        # The worker writes the file in the language the member reads the console in.
+        language=translation.get_language() or settings.LANGUAGE_CODE,
     )
     result = run_export.enqueue(str(export.pk))
     Export.objects.filter(pk=export.pk).update(task_id=str(result.id))
@@ -67,5 +70,8 @@ def fail_stalled() -> int:
     return Export.objects.stalled().update(
         status=Export.Status.FAILED,
         finished_at=timezone.now(),
-        error="The export stopped: the worker making it ended unexpectedly. Export again.",
+        # Stored untranslated: the Exports page shows it in its reader's language.
+        error=gettext_noop(
+            "The export stopped: the worker making it ended unexpectedly. Export again."
+        ),
     )
