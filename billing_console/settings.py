@@ -77,6 +77,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "bills.middleware.CurrentOrganizationMiddleware",
+    # After the organization: refuses a URL the member's role there does not reach.
+    "bills.roles.RoleMiddleware",
     "bills.middleware.PrivatePagesMiddleware",
     # Last, as django-axes asks: it turns a lockout into the login page with a message.
     "axes.middleware.AxesMiddleware",

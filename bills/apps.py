@@ -9,4 +9,8 @@ class BillsConfig(AppConfig):
 
     def ready(self) -> None:
         # Connects the login signal that restores a user's chosen language.
-        from . import languages  # noqa: F401
+        # Registers the system check that every URL declares the role it needs.
+        from . import (
+            languages,  # noqa: F401
+            roles,  # noqa: F401
+        )

@@ -181,7 +181,8 @@ DEMO_ORGANIZATIONS: tuple[DemoOrganization, ...] = (
     ),
 )
 
-# username, full name, memberships (organization slug, role)
+# username, full name, memberships (organization slug, role).
+# Acme has one member of each role; dave sees each organization with another role.
 DEMO_USERS = (
     ("alice", "Alice Chen", (("acme", Membership.Role.OWNER),)),
     ("bob", "Bob Martin", (("acme", Membership.Role.FINANCE),)),
@@ -189,7 +190,7 @@ DEMO_USERS = (
     (
         "dave",
         "Dave Okafor",
-        (("acme", Membership.Role.FINANCE), ("nimbus", Membership.Role.MEMBER)),
+        (("acme", Membership.Role.VIEWER), ("nimbus", Membership.Role.FINANCE)),
     ),
 )
 
@@ -327,7 +328,9 @@ def _ensure_users(organizations, created) -> dict[str, object]:
             user.save(update_fields=["password"])
             created["users"] += 1
         for slug, role in memberships:
-            Membership.objects.get_or_create(
+            # The role as documented (README), also in a database migration 0013 made
+            # every member an owner of.
+            Membership.objects.update_or_create(
                 user=user, organization=organizations[slug], defaults={"role": role}
             )
             owners.setdefault(slug, user)

@@ -20,7 +20,7 @@ from django.db.models import Q, QuerySet
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
-from .models import Application, Bill, Order, Product
+from .models import Application, AuditEvent, Bill, Order, Product
 
 MONTH_PATTERN = re.compile(r"^(\d{4})-(\d{2})$")
 SEARCH_MAX_LENGTH = 100
@@ -439,3 +439,84 @@ def order_filter(data, request) -> OrderFilter:
     """Order Management's FilterSet on the current organization's orders, newest first."""
     scoped = Order.objects.for_organization(request.organization).order_by(*ORDER_DEFAULT_ORDERING)
     return OrderFilter(data or None, queryset=scoped, request=request)
+
+
+# Activity: the organization's audit trail -----------------------------------------------
+
+ACTIVITY_ORDERING = ("-occurred_at", "-id")
+
+
+class ActivityFilterForm(OneValueEachForm):
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("occurred_from"), cleaned.get("occurred_to")
+        if start and end and start > end:
+            self.add_error("occurred_to", _("The end date must not be before the start date."))
+        return cleaned
+
+
+class ActivityFilter(StrictFilterSet):
+    """The Activity page's filters; dates are days in the organization's time zone."""
+
+    action = django_filters.ChoiceFilter(
+        choices=AuditEvent.Action.choices, label=_("Action"), empty_label=_("All actions")
+    )
+    # Choices set per organization in __init__: only people in its own trail.
+    person = django_filters.ChoiceFilter(
+        field_name="actor_username", label=_("Person"), empty_label=_("Everyone")
+    )
+    occurred_from = django_filters.DateFilter(
+        method="since",
+        label=_("From"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={
+            "invalid": DATE_INVALID,
+            "repeated": _("Choose one start date, not several."),
+        },
+    )
+    occurred_to = django_filters.DateFilter(
+        method="until",
+        label=_("To"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={
+            "invalid": DATE_INVALID,
+            "repeated": _("Choose one end date, not several."),
+        },
+    )
+
+    class Meta(StrictFilterSet.Meta):
+        model = AuditEvent
+        fields: list[str] = []
+        form = ActivityFilterForm
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The people of this organization's own trail (a deleted user keeps their name).
+        names = (
+            self.queryset.exclude(actor_username="")
+            .order_by("actor_username")
+            .values_list("actor_username", flat=True)
+            .distinct()
+        )
+        self.filters["person"].extra["choices"] = [(name, name) for name in names]
+
+    @property
+    def time_zone(self) -> str:
+        return self.request.organization.time_zone
+
+    def since(self, queryset: QuerySet[AuditEvent], name: str, value: dt.date):
+        start = _start_of_day(value, self.time_zone)
+        return queryset if start is None else queryset.filter(occurred_at__gte=start)
+
+    def until(self, queryset: QuerySet[AuditEvent], name: str, value: dt.date):
+        """Up to the end of the day: before midnight of the next one."""
+        if value == dt.date.max:
+            return queryset
+        end = _start_of_day(value + dt.timedelta(days=1), self.time_zone)
+        return queryset if end is None else queryset.filter(occurred_at__lt=end)
+
+
+def activity_filter(data, request) -> ActivityFilter:
+    """The Activity page's FilterSet on the current organization's audit trail, newest first."""
+    scoped = AuditEvent.objects.for_organization(request.organization).order_by(*ACTIVITY_ORDERING)
+    return ActivityFilter(data or None, queryset=scoped, request=request)

@@ -1,4 +1,4 @@
-"""Forms the console's members fill in: ordering a product."""
+"""Forms the console's members fill in: ordering a product, managing members."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from .models import Order, Organization, Product
+from .models import Membership, Order, Organization, Product
 from .money import MONEY_MAX_DIGITS, currency_decimals
 from .services import MAX_ORDER_AMOUNT, PLACEABLE_ORDER_TYPES, unpaid_order_for
 
@@ -78,3 +78,20 @@ class OrderForm(forms.Form):
                 code="unpaid_order_exists",
             )
         return cleaned
+
+
+class MemberAddForm(forms.Form):
+    """An existing user, by username or email address, and the role they get."""
+
+    user = forms.CharField(
+        label=gettext_lazy("Username or email"),
+        max_length=254,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    role = forms.ChoiceField(
+        label=gettext_lazy("Role"), choices=Membership.Role.choices, initial=Membership.Role.VIEWER
+    )
+
+
+class MemberRoleForm(forms.Form):
+    role = forms.ChoiceField(label=gettext_lazy("Role"), choices=Membership.Role.choices)

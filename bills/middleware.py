@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db.models import F
 from django.utils.cache import patch_cache_control
 
 from .models import Organization
@@ -11,10 +12,14 @@ SESSION_KEY = "organization_id"
 
 def user_organizations(request) -> list[Organization]:
     """The organizations the signed-in user belongs to, by name: one query per request,
-    shared by the choice below and the top bar's organization switcher."""
+    shared by the choice below and the top bar's organization switcher. Each carries
+    `role`, the user's role in it (the membership that for_user joined)."""
     if not request.user.is_authenticated:
         return []
-    return list(Organization.objects.for_user(request.user).order_by("name", "pk"))
+    organizations = Organization.objects.for_user(request.user).annotate(
+        role=F("memberships__role")
+    )
+    return list(organizations.order_by("name", "pk"))
 
 
 def current_organization(request, organizations: list[Organization]) -> Organization | None:
@@ -27,7 +32,8 @@ def current_organization(request, organizations: list[Organization]) -> Organiza
 
 
 class CurrentOrganizationMiddleware:
-    """Sets `request.organization`, always one the user belongs to (or None), and
+    """Sets `request.organization`, always one the user belongs to (or None),
+    `request.role`, the user's role in it (bills/roles.py), and
     `request.user_organizations`, all of them."""
 
     def __init__(self, get_response):
@@ -36,6 +42,7 @@ class CurrentOrganizationMiddleware:
     def __call__(self, request):
         request.user_organizations = user_organizations(request)
         request.organization = current_organization(request, request.user_organizations)
+        request.role = getattr(request.organization, "role", None)
         return self.get_response(request)
 
 

@@ -223,11 +223,22 @@ class Organization(models.Model):
         super().save(*args, **kwargs)
 
 
+class MembershipQuerySet(models.QuerySet):
+    def for_organization(self, organization: Organization | None) -> MembershipQuerySet:
+        if organization is None:
+            return self.none()
+        return self.filter(organization=organization)
+
+    def owners(self) -> MembershipQuerySet:
+        return self.filter(role=Membership.Role.OWNER)
+
+
 class Membership(models.Model):
+    # Each role may do what the one before it may, and more (bills/roles.py).
     class Role(models.TextChoices):
-        OWNER = "owner", _("Owner")
+        VIEWER = "viewer", _("Viewer")
         FINANCE = "finance", _("Finance")
-        MEMBER = "member", _("Member")
+        OWNER = "owner", _("Owner")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -242,9 +253,11 @@ class Membership(models.Model):
         verbose_name=_("organization"),
     )
     role = models.CharField(
-        max_length=16, choices=Role.choices, default=Role.MEMBER, verbose_name=_("role")
+        max_length=16, choices=Role.choices, default=Role.VIEWER, verbose_name=_("role")
     )
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+
+    objects = MembershipQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("membership")
@@ -252,6 +265,11 @@ class Membership(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["user", "organization"], name="membership_unique_user_organization"
+            ),
+            # A role the console does not know would grant nothing, silently.
+            models.CheckConstraint(
+                condition=models.Q(role__in=["viewer", "finance", "owner"]),
+                name="membership_role_known",
             ),
         ]
 
@@ -946,6 +964,12 @@ class Sequence(models.Model):
 
 
 class AuditEventQuerySet(ImmutableQuerySet):
+    def for_organization(self, organization: Organization | None) -> AuditEventQuerySet:
+        """The organization's own trail (its Activity page): nothing for no organization."""
+        if organization is None:
+            return self.none()
+        return self.filter(organization=organization)
+
     def purge_before(self, cutoff) -> int:
         """Delete the events older than `cutoff`: the retention command's one way in.
 
@@ -975,6 +999,9 @@ class AuditEvent(ImmutableModel):
         AUDIT_PURGED = "audit_purged", _("Audit trail purged")
         EXPORT_REQUESTED = "export_requested", _("Export queued")
         EXPORT_DOWNLOAD = "export_download", _("Download Export")
+        MEMBER_ADDED = "member_added", _("Member added")
+        MEMBER_ROLE_CHANGED = "member_role_changed", _("Member's role changed")
+        MEMBER_REMOVED = "member_removed", _("Member removed")
 
     mutable_fields = frozenset({"actor"})
     what_to_do = "The audit trail is append-only."

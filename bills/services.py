@@ -367,3 +367,123 @@ def order_cancel(*, order: Order, cancelled_by: AbstractBaseUser) -> Order:
         locked.save(update_fields=["status"])
     order.status = locked.status
     return order
+
+
+# Members and roles (issue 16) ---------------------------------------------------------
+# Each change runs under a lock of the organization's row: two owners demoting (or
+# removing) each other at once are taken one after the other, and the second sees that
+# the first left a single owner, so an organization always keeps one.
+
+
+class LastOwner(Exception):
+    """The change would leave the organization without an owner."""
+
+
+class NoSuchUser(Exception):
+    """No active account has that username or email address."""
+
+
+class AlreadyMember(Exception):
+    def __init__(self, membership: Membership):
+        super().__init__(f"{membership.user} is already a member")
+        self.membership = membership
+
+
+def _lock_as_owner(organization: Organization, by: AbstractBaseUser) -> Organization:
+    """Lock the organization's row; refuse unless `by` is (still) one of its owners."""
+    locked = Organization.objects.select_for_update().get(pk=organization.pk)
+    if not Membership.objects.owners().filter(organization=locked, user=by).exists():
+        raise PermissionDenied(f"{by} is not an owner of {organization}")
+    return locked
+
+
+def find_user(identifier: str) -> AbstractBaseUser:
+    """The active user whose username is `identifier`, else whose email address it is."""
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model().objects.filter(is_active=True)
+    identifier = identifier.strip()
+    if not identifier:
+        raise NoSuchUser(identifier)
+    by_username = users.filter(username=identifier).first()
+    if by_username is not None:
+        return by_username
+    # Two accounts may share an address: then only the username says which is meant.
+    by_email = list(users.filter(email__iexact=identifier)[:2])
+    if len(by_email) != 1:
+        raise NoSuchUser(identifier)
+    return by_email[0]
+
+
+def member_add(
+    *,
+    organization: Organization,
+    user: AbstractBaseUser,
+    role: str,
+    by: AbstractBaseUser,
+    ip_address: str | None = None,
+) -> Membership:
+    """Make an existing user a member of `organization` with `role`."""
+    role = Membership.Role(role)
+    with transaction.atomic():
+        locked = _lock_as_owner(organization, by)
+        existing = Membership.objects.filter(organization=locked, user=user).first()
+        if existing is not None:
+            raise AlreadyMember(existing)
+        membership = Membership.objects.create(organization=locked, user=user, role=role)
+        _audit_member(AuditEvent.Action.MEMBER_ADDED, membership, by, ip_address, role=role)
+    return membership
+
+
+def member_set_role(
+    *, membership: Membership, role: str, by: AbstractBaseUser, ip_address: str | None = None
+) -> Membership:
+    """Give a member another role; the last owner keeps theirs."""
+    role = Membership.Role(role)
+    with transaction.atomic():
+        _lock_as_owner(membership.organization, by)
+        locked = Membership.objects.select_related("user").get(pk=membership.pk)
+        if locked.role == role:
+            return locked
+        if locked.role == Membership.Role.OWNER:
+            _require_another_owner(locked)
+        previous = locked.role
+        locked.role = role
+        locked.save(update_fields=["role"])
+        _audit_member(
+            AuditEvent.Action.MEMBER_ROLE_CHANGED, locked, by, ip_address, role=role, was=previous
+        )
+    return locked
+
+
+def member_remove(
+    *, membership: Membership, by: AbstractBaseUser, ip_address: str | None = None
+) -> None:
+    """Remove a member from the organization; the last owner stays."""
+    with transaction.atomic():
+        _lock_as_owner(membership.organization, by)
+        locked = Membership.objects.select_related("user", "organization").get(pk=membership.pk)
+        if locked.role == Membership.Role.OWNER:
+            _require_another_owner(locked)
+        _audit_member(AuditEvent.Action.MEMBER_REMOVED, locked, by, ip_address, role=locked.role)
+        locked.delete()
+
+
+def _require_another_owner(membership: Membership) -> None:
+    others = Membership.objects.owners().filter(organization_id=membership.organization_id)
+    if not others.exclude(pk=membership.pk).exists():
+        raise LastOwner(f"{membership.user} is the last owner of {membership.organization}")
+
+
+def _audit_member(action, membership: Membership, by, ip_address, *, role, was=None) -> None:
+    details = {"member": membership.user.get_username(), "role": role}
+    if was is not None:
+        details["previous_role"] = was
+    audit_record(
+        action=action,
+        user=by,
+        organization=membership.organization,
+        obj=membership,
+        details=details,
+        ip_address=ip_address,
+    )

@@ -35,6 +35,7 @@ from .filters import BillFilter
 from .models import Bill, BillSummary, Organization
 from .overview import Overview, Sparkline, consumption_sparkline
 from .paging import PageForm
+from .roles import permits
 
 # The Bills page's own parameters: its filter's, the page and the page size.
 PAGE_PARAMETERS = frozenset((*BillFilter.base_filters, *PageForm.base_fields))
@@ -155,8 +156,16 @@ def bill_list_content(request: HttpRequest, render: Callable[[], str]) -> SafeSt
     organization = request.organization
     if organization is None or any(q.strip() for q in request.GET.getlist("q")):
         return mark_safe(render())
-    # The language too: the same bills read differently in English and in Chinese.
-    parts = (organization.name, organization.currency, get_language(), page_query(request.GET))
+    # The language too: the same bills read differently in English and in Chinese; and
+    # whether the role shows the export buttons (bills/roles.py).
+    exports = permits(getattr(request, "role", None), "bills:export_xlsx")
+    parts = (
+        organization.name,
+        organization.currency,
+        get_language(),
+        exports,
+        page_query(request.GET),
+    )
     return mark_safe(_cached(PAGES, _key("page", organization, parts), render))
 
 

@@ -22,5 +22,10 @@ urlpatterns = [
     path("orders/", views.order_list, name="orders"),
     path("orders/<int:pk>/", views.order_detail, name="order_detail"),
     path("orders/<int:pk>/cancel/", views.cancel_order, name="order_cancel"),
+    path("members/", views.members, name="members"),
+    path("members/add/", views.member_add_view, name="member_add"),
+    path("members/<int:pk>/role/", views.member_role_view, name="member_role"),
+    path("members/<int:pk>/remove/", views.member_remove_view, name="member_remove"),
+    path("activity/", views.activity, name="activity"),
     path("organization/switch/", views.switch_organization, name="switch_organization"),
 ]

@@ -24,18 +24,18 @@ from django.utils.http import content_disposition_header, url_has_allowed_host_a
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views import defaults
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from exports.models import Export
 from exports.services import TooManyExports, export_request
 
 from . import excel
-from .audit import audit_record
+from .audit import audit_record, client_ip
 from .exporting import describe_filter, write_bills_file
-from .filters import BillFilter, IdChoiceField, bill_filter, order_filter
-from .forms import OrderForm
+from .filters import BillFilter, IdChoiceField, activity_filter, bill_filter, order_filter
+from .forms import MemberAddForm, MemberRoleForm, OrderForm
 from .middleware import SESSION_KEY
-from .models import AuditEvent, Bill, Order, Organization, Product, ProductPrice
+from .models import AuditEvent, Bill, Membership, Order, Organization, Product, ProductPrice
 from .money import format_money
 from .overview import TOP_APPLICATIONS, build_overview, with_default_range
 from .paging import DEFAULT_PER_PAGE, PER_PAGE_CHOICES, paginate
@@ -47,8 +47,15 @@ from .pdf import (
     render_credit_note_pdf,
 )
 from .services import (
+    AlreadyMember,
     InvalidTransition,
+    LastOwner,
+    NoSuchUser,
     UnpaidOrderExists,
+    find_user,
+    member_add,
+    member_remove,
+    member_set_role,
     order_cancel,
     order_place,
     unpaid_order_for,
@@ -362,6 +369,163 @@ def switch_organization(request: HttpRequest) -> HttpResponse:
     ):
         next_url = "bills:list"
     return redirect(next_url)
+
+
+# Members and Activity, for owners (issue 16) ------------------------------------------
+# Who may open these is bills/roles.py's business; the views only scope to the
+# organization, so another organization's membership is a 404 like a missing one.
+
+
+def _memberships(request: HttpRequest):
+    return Membership.objects.for_organization(request.organization)
+
+
+def _get_membership_for_user(request: HttpRequest, pk: int) -> Membership:
+    return get_object_or_404(_memberships(request).select_related("user", "organization"), pk=pk)
+
+
+@require_GET
+def members(request: HttpRequest) -> HttpResponse:
+    return _members_page(request)
+
+
+def _members_page(request: HttpRequest, add_form: MemberAddForm | None = None) -> HttpResponse:
+    """The members, their roles and the form that adds one (with its errors, if given)."""
+    memberships = _memberships(request).select_related("user").order_by("user__username")
+    context = {
+        "memberships": memberships,
+        "add_form": add_form or MemberAddForm(),
+        "roles": Membership.Role.choices,
+        "section": "members",
+    }
+    return render(request, "bills/members.html", context, status=400 if add_form else 200)
+
+
+@require_POST
+def member_add_view(request: HttpRequest) -> HttpResponse:
+    if request.organization is None:
+        raise Http404("No organization")
+    form = MemberAddForm(request.POST)
+    if not form.is_valid():
+        return _members_page(request, add_form=form)
+    try:
+        user = find_user(form.cleaned_data["user"])
+        membership = member_add(
+            organization=request.organization,
+            user=user,
+            role=form.cleaned_data["role"],
+            by=request.user,
+            ip_address=client_ip(request),
+        )
+    except NoSuchUser:
+        form.add_error(
+            "user",
+            _(
+                "No account has the username or email address “%(user)s”. Check the spelling, "
+                "or ask the person to sign up first: only existing accounts can be added."
+            )
+            % {"user": form.cleaned_data["user"]},
+        )
+        return _members_page(request, add_form=form)
+    except AlreadyMember as exc:
+        form.add_error(
+            "user",
+            _("%(user)s is already a member, as %(role)s.")
+            % {
+                "user": exc.membership.user.get_username(),
+                "role": exc.membership.get_role_display(),
+            },
+        )
+        return _members_page(request, add_form=form)
+    messages.success(
+        request,
+        _("%(user)s is now a member of %(organization)s, as %(role)s.")
+        % {
+            "user": membership.user.get_username(),
+            "organization": request.organization.name,
+            "role": membership.get_role_display(),
+        },
+    )
+    return redirect("bills:members")
+
+
+@require_POST
+def member_role_view(request: HttpRequest, pk: int) -> HttpResponse:
+    membership = _get_membership_for_user(request, pk)
+    form = MemberRoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose Viewer, Finance or Owner."))
+        return redirect("bills:members")
+    try:
+        membership = member_set_role(
+            membership=membership,
+            role=form.cleaned_data["role"],
+            by=request.user,
+            ip_address=client_ip(request),
+        )
+    except LastOwner:
+        messages.error(
+            request,
+            _(
+                "%(user)s is the last owner of %(organization)s and keeps the Owner role: an "
+                "organization always has one. Make another member an owner first."
+            )
+            % _names(membership),
+        )
+        return redirect("bills:members")
+    messages.success(
+        request,
+        _("%(user)s is now %(role)s.")
+        % {"user": membership.user.get_username(), "role": membership.get_role_display()},
+    )
+    # An owner who gave up the role may no longer see this page.
+    return redirect("bills:members" if membership.user != request.user else "bills:list")
+
+
+@require_POST
+def member_remove_view(request: HttpRequest, pk: int) -> HttpResponse:
+    membership = _get_membership_for_user(request, pk)
+    try:
+        member_remove(membership=membership, by=request.user, ip_address=client_ip(request))
+    except LastOwner:
+        messages.error(
+            request,
+            _(
+                "%(user)s is the last owner of %(organization)s and cannot be removed: an "
+                "organization always has one. Make another member an owner first."
+            )
+            % _names(membership),
+        )
+        return redirect("bills:members")
+    messages.success(
+        request,
+        _("%(user)s is no longer a member of %(organization)s.")
+        % {"user": membership.user.get_username(), "organization": membership.organization.name},
+    )
+    return redirect("bills:members" if membership.user != request.user else "bills:list")
+
+
+def _names(membership: Membership) -> dict[str, str]:
+    return {"user": membership.user.get_username(), "organization": membership.organization.name}
+
+
+def activity(request: HttpRequest) -> HttpResponse:
+    """The organization's audit trail, newest first, filtered and a page at a time."""
+    context = {"section": "activity"}
+    if request.organization is None:  # the console says there is none
+        return render(request, "bills/activity.html", context)
+    events = activity_filter(request.GET, request)
+    context["filter"] = events
+    if events.is_valid() or not events.is_bound:
+        paged = paginate(events.qs.select_related("actor"), request.GET, count=events.qs.count())
+        query = request.GET.copy()
+        query.pop("page", None)
+        context |= {
+            "page": paged.page,
+            "query": query,
+            "is_filtered": any(request.GET.get(name) for name in events.filters),
+        }
+    return render(request, "bills/activity.html", context)
 
 
 # Production readiness: the login lockout page and the 500/503 handler --------------------

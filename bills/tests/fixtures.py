@@ -9,9 +9,10 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache, caches
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage
+from django.test import Client
 from django.utils import timezone
 
-from bills import summaries
+from bills import roles, summaries
 from bills.audit import audit_record
 from bills.demo import ensure_prices
 from bills.models import Application, AuditEvent, Membership, Order, Organization, Product
@@ -67,12 +68,16 @@ def make_organization(slug: str, **fields) -> Organization:
     return Organization.objects.create(slug=slug, **(defaults | fields))
 
 
-def make_user(username: str, organization: Organization | None = None, role=None):
+def make_user(
+    username: str,
+    organization: Organization | None = None,
+    role: Membership.Role = Membership.Role.OWNER,
+):
+    """A user, a member of `organization` if given: an Owner unless `role` says otherwise,
+    as every member was before roles (the tests written then rely on it)."""
     user = get_user_model().objects.create_user(username, f"{username}@example.com", PASSWORD)
     if organization is not None:
-        Membership.objects.create(
-            user=user, organization=organization, role=role or Membership.Role.MEMBER
-        )
+        Membership.objects.create(user=user, organization=organization, role=role)
     return user
 
 
@@ -99,6 +104,16 @@ def second_member(organization):
 @pytest.fixture
 def outsider(other_organization):
     return make_user("mallory", other_organization, Membership.Role.OWNER)
+
+
+@pytest.fixture
+def failing_views_need_no_role(monkeypatch):
+    """bills/tests/error_urls.py's views that fail on purpose are not the console's:
+    bills/roles.py refuses every URL it does not know, before they could fail."""
+    for view in ("crash", "forbidden", "bad_request"):
+        monkeypatch.setitem(
+            roles.REQUIRED_ROLE, f"bills.tests.error_urls.{view}", Membership.Role.VIEWER
+        )
 
 
 @pytest.fixture
@@ -171,6 +186,28 @@ def bill(make_bill, application):
 def member_client(client, member):
     client.force_login(member)
     return client
+
+
+def role_client(organization: Organization, role: Membership.Role) -> Client:
+    """A browser signed in as a new member of `organization` with `role`."""
+    browser = Client()
+    browser.force_login(make_user(f"{role}-of-{organization.slug}", organization, role))
+    return browser
+
+
+@pytest.fixture
+def viewer_client(organization) -> Client:
+    return role_client(organization, Membership.Role.VIEWER)
+
+
+@pytest.fixture
+def finance_client(organization) -> Client:
+    return role_client(organization, Membership.Role.FINANCE)
+
+
+@pytest.fixture
+def owner_client(organization) -> Client:
+    return role_client(organization, Membership.Role.OWNER)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Every page of the console, listed from the URLconf, for the CSP tests.
+"""Every page of the console, listed from the URLconf, for the CSP, i18n, axe and role tests.
 
 A page added to bills/urls.py (or a model added to the admin) is covered without
 touching the tests; a URL with a parameter these helpers cannot fill fails loudly.
@@ -16,6 +16,7 @@ from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
 from django.urls import URLResolver, get_resolver, reverse
 
+from bills.models import Membership
 from exports.models import Export
 
 
@@ -66,6 +67,10 @@ def sampler(*, bill, order, product, user) -> Callable[[str, str], Any]:
             return export.pk if export is not None else uuid.UUID(int=0)
         if parameter == "pk" and url_name.startswith("bills:order"):
             return order.pk
+        if parameter == "pk" and url_name.startswith("bills:member_"):
+            # The newest membership of `bill`'s organization: not its first owner's.
+            newest = Membership.objects.filter(organization=bill.organization_id).last()
+            return newest.pk if newest is not None else 0
         if parameter == "pk":
             return bill.pk
         if parameter == "code":

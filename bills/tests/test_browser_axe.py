@@ -20,6 +20,7 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
     # The console's URLs plus pages that fail on purpose: the 400, 403 and 500 pages.
     pytest.mark.urls("bills.tests.error_urls"),
+    pytest.mark.usefixtures("failing_views_need_no_role"),
 ]
 
 # Installed by scripts/test (npm ci, pinned by package-lock.json).

@@ -12,7 +12,11 @@ from django.test import Client, override_settings
 from bills.tests.error_urls import SECRET_IN_TRACEBACK
 from bills.tests.fixtures import PASSWORD
 
-pytestmark = [pytest.mark.urls("bills.tests.error_urls"), pytest.mark.django_db]
+pytestmark = [
+    pytest.mark.urls("bills.tests.error_urls"),
+    pytest.mark.django_db,
+    pytest.mark.usefixtures("failing_views_need_no_role"),
+]
 
 
 @pytest.fixture

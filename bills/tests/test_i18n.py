@@ -13,6 +13,7 @@ from pathlib import Path
 import lxml.html
 import pytest
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
@@ -48,6 +49,8 @@ def data_words() -> set[str]:
         (BillLine, ["description", "unit"]),
         (Order, ["ordered_by__username"]),
         (Export, ["requested_by_name", "description", "error"]),
+        # Members and Activity list people by their names and addresses.
+        (get_user_model(), ["username", "email", "first_name", "last_name"]),
     ]:
         for row in model.objects.values_list(*fields):
             texts.extend(str(value) for value in row)
@@ -164,7 +167,7 @@ def test_the_bills_table_rows_read_in_chinese(member, bill, compiled_catalogue):
 
 
 @pytest.mark.urls("bills.tests.error_urls")
-def test_the_error_pages_read_in_chinese(member, compiled_catalogue):
+def test_the_error_pages_read_in_chinese(member, compiled_catalogue, failing_views_need_no_role):
     browser = chinese_client(member, raise_request_exception=False)
     csrf_browser = chinese_client(member, enforce_csrf_checks=True)
 
