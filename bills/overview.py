@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
@@ -701,21 +701,18 @@ class Sparkline:
     label: str
 
 
-def consumption_sparkline(bills: QuerySet[Bill], currency: str) -> Sparkline | None:
-    """Consumption per month of the latest SPARK_MONTHS months of `bills`, for the
-    Bills page: one GROUP BY over the index the page's totals read. Labelled in the
-    organization's currency, like the page's totals."""
-    rows = list(
-        bills.order_by()
-        .values("billing_cycle")
-        .annotate(total=MoneySum("consumption_amount"))
-        .order_by("-billing_cycle")[:SPARK_MONTHS]
-    )
-    if not rows:
+def consumption_sparkline(
+    months_with_bills: Sequence[tuple[dt.date, Decimal]], currency: str
+) -> Sparkline | None:
+    """Consumption per month of the latest SPARK_MONTHS months that hold bills, for the
+    Bills page, from its totals' `BillSummary.months` (newest first): no query of its
+    own. Labelled in the organization's currency, like the page's totals."""
+    latest = months_with_bills[:SPARK_MONTHS]
+    if not latest:
         return None
-    totals = {row["billing_cycle"]: row["total"] for row in rows}
-    end = rows[0]["billing_cycle"]
-    start = max(rows[-1]["billing_cycle"], _months_back(end, SPARK_MONTHS - 1))
+    totals = dict(latest)
+    end = latest[0][0]
+    start = max(latest[-1][0], _months_back(end, SPARK_MONTHS - 1))
     months = []
     month = start
     while month <= end:

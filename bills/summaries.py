@@ -113,18 +113,10 @@ def bill_summary(bills, organization: Organization | None) -> BillSummary:
     return _cached(SUMMARIES, key, bills.qs.summary)
 
 
-def bill_sparkline(bills, organization: Organization) -> Sparkline | None:
-    """The Bills page's 12-month sparkline for a valid BillFilter, cached like its totals
-    (a selection without bills is looked up again: a cache cannot hold None)."""
-    query = bills.as_query()
-    query.pop("sort", None)
-
-    def compute() -> Sparkline | None:
-        return consumption_sparkline(bills.qs, organization.currency)
-
-    if query.get("q"):
-        return compute()
-    return _cached(SUMMARIES, _key("sparkline", organization, sorted(query.lists())), compute)
+def bill_sparkline(summary: BillSummary, organization: Organization) -> Sparkline | None:
+    """The Bills page's 12-month sparkline, drawn from its totals (`bill_summary`), which
+    hold the consumption per month: cached with them, and no query of its own."""
+    return consumption_sparkline(summary.months, organization.currency)
 
 
 def overview_figures(bills, organization: Organization, build: Callable[[], Overview]) -> Overview:

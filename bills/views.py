@@ -112,7 +112,7 @@ def _bill_list_content(request: HttpRequest) -> str:
         "query": query,
         "filtered": any(key not in ("sort", "per_page") for key in query),
         "sort": bills.sort_key,
-        "sparkline": bill_sparkline(bills, request.organization),
+        "sparkline": bill_sparkline(summary, request.organization),
         "overview_query": _without(query, "sort", "per_page").urlencode(),
     }
     return loader.render_to_string("bills/_bill_list_content.html", context, request)
