@@ -1,7 +1,8 @@
 """Server time of the Bills page on the large data set. Run by hand, not by pytest.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:55432/bench \\
-        .venv/bin/python bench/bench_bill_list.py [--repeat 30] [--explain] [--fresh-content]
+        .venv/bin/python bench/bench_bill_list.py [--repeat 30] [--explain] [--fresh-content] \\
+        [--language en zh-hans]
 
 Needs `manage.py migrate` and `manage.py seed_large` on that database first (`--smoke`
 makes its own tiny one: what pytest runs). Requests go
@@ -13,6 +14,9 @@ Prints, per scenario: rows shown, SQL queries per request, page size, the median
 90th percentile and fastest server time over --repeat requests (after --warmup; the
 scenarios take turns), and the median time spent in SQL. --explain adds EXPLAIN
 ANALYZE (PostgreSQL) or EXPLAIN QUERY PLAN (SQLite) for each query that reads bills.
+--language reads the page in each language given (the switcher's cookie, as a browser
+sends it after a choice), the languages taking turns too, and prints each median against
+the first language's.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import smoke  # noqa: E402
@@ -43,7 +48,9 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
+from django.contrib.auth.signals import user_logged_in  # noqa: E402
 from django.core.cache import caches  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
@@ -120,34 +127,45 @@ def timed_get(
 
 
 def measure(
-    client: Client, urls: dict[str, str], warmup: int, repeat: int, fresh_content: bool
+    clients: dict[str, Client],
+    urls: dict[str, str],
+    warmup: int,
+    repeat: int,
+    fresh_content: bool,
 ) -> dict:
-    """Round-robin over the scenarios, so a burst of load elsewhere on the machine
-    slows them all alike instead of whichever one happened to be running."""
+    """Round-robin over the scenarios and languages (`clients`), so a burst of load
+    elsewhere on the machine slows them all alike instead of whichever one happened to be
+    running. Results are keyed by (scenario, language)."""
     for url in urls.values():
         for _ in range(warmup):
-            timed_get(client, url, fresh_content)
-    times = {name: [] for name in urls}
-    sql_times = {name: [] for name in urls}
+            for client in clients.values():
+                timed_get(client, url, fresh_content)
+    runs_of = [(name, language) for name in urls for language in clients]
+    times = {run: [] for run in runs_of}
+    sql_times = {run: [] for run in runs_of}
     last = {}
     for _ in range(repeat):
-        for name, url in urls.items():
-            elapsed, sql, captured, response = timed_get(client, url, fresh_content)
-            times[name].append(elapsed)
-            sql_times[name].append(sql)
-            last[name] = (captured, response)
+        for name, language in runs_of:
+            elapsed, sql, captured, response = timed_get(
+                clients[language], urls[name], fresh_content
+            )
+            if language and f'<html lang="{language}">' not in response.content.decode():
+                raise SystemExit(f"{urls[name]} did not answer in {language}")
+            times[name, language].append(elapsed)
+            sql_times[name, language].append(sql)
+            last[name, language] = (captured, response)
     results = {}
-    for name in urls:
-        captured, response = last[name]
-        runs = times[name]
-        results[name] = {
-            "rows": response.content.decode().count('<td data-label="Product"'),
+    for run in runs_of:
+        captured, response = last[run]
+        runs = times[run]
+        results[run] = {
+            "rows": response.content.decode().count('class="cell-product"'),
             "queries": len(captured),
             "kb": len(response.content) / 1024,
             "median": statistics.median(runs),
             "p90": statistics.quantiles(runs, n=10)[-1] if len(runs) > 1 else runs[0],
             "min": min(runs),
-            "sql": statistics.median(sql_times[name]),
+            "sql": statistics.median(sql_times[run]),
             "captured": captured,
         }
     return results
@@ -165,6 +183,14 @@ def main() -> None:
         help="empty the page cache before every request (the totals stay cached)",
     )
     parser.add_argument(
+        "--language",
+        nargs="+",
+        default=[""],
+        choices=[code for code, _ in settings.LANGUAGES],
+        help="read the page in each of these languages, side by side (default: the "
+        "browser's, which the test client does not send: English)",
+    )
+    parser.add_argument(
         smoke.FLAG,
         action="store_true",
         help="2 requests a scenario on a throw-away SQLite database: does it still run?",
@@ -175,8 +201,17 @@ def main() -> None:
 
     call_command("collectstatic", interactive=False, verbosity=0)
     organization = Organization.objects.get(slug=BIG_ORGANIZATION)
-    client = Client()
-    client.force_login(get_user_model().objects.get(username=BENCH_USER))
+    user = get_user_model().objects.get(username=BENCH_USER)
+    clients = {}
+    for language in options.language:
+        clients[language] = Client()
+        # A session, without the login signal's receivers: they write last_login and read
+        # the language saved with the profile, and a shared large database must stay as
+        # it is (and may predate the profile's table).
+        with mock.patch.object(user_logged_in, "send"):
+            clients[language].force_login(user)
+        if language:
+            clients[language].cookies[settings.LANGUAGE_COOKIE_NAME] = language
     total = Bill.objects.count()
     mine = Bill.objects.for_organization(organization).count()
     print(
@@ -186,27 +221,32 @@ def main() -> None:
         f"{', page cache emptied before each' if options.fresh_content else ''}; load average "
         f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs\n"
     )
+    languages = list(clients)
+    compare = len(languages) > 1
     print(
         f"{'scenario':44} {'rows':>4} {'queries':>7} {'page KB':>7} "
         f"{'median ms':>9} {'p90 ms':>7} {'min ms':>7} {'SQL ms':>7}"
+        + (f" {'language':>8} {'median vs ' + languages[0]:>13}" if compare else "")
     )
     urls = {
         name: url
         for name, url in scenarios(organization).items()
         if not options.only or options.only in name
     }
-    results = measure(client, urls, options.warmup, options.repeat, options.fresh_content)
+    results = measure(clients, urls, options.warmup, options.repeat, options.fresh_content)
     for name in urls:
-        result = results[name]
-        print(
-            f"{name:44} {result['rows']:>4} {result['queries']:>7} {result['kb']:>7.0f} "
-            f"{result['median']:>9.1f} {result['p90']:>7.1f} {result['min']:>7.1f} "
-            f"{result['sql']:>7.1f}"
-        )
+        for language in languages:
+            result = results[name, language]
+            ratio = result["median"] / results[name, languages[0]]["median"]
+            print(
+                f"{name:44} {result['rows']:>4} {result['queries']:>7} {result['kb']:>7.0f} "
+                f"{result['median']:>9.1f} {result['p90']:>7.1f} {result['min']:>7.1f} "
+                f"{result['sql']:>7.1f}" + (f" {language:>8} {ratio:>12.2f}x" if compare else "")
+            )
     if options.explain:
         for name, url in urls.items():
             print(f"\n{name}: {url}")
-            for sql in bill_queries(results[name]["captured"]):
+            for sql in bill_queries(results[name, languages[0]]["captured"]):
                 print(f"  -- {sql[:160]}{'...' if len(sql) > 160 else ''}")
                 for line in explain(sql):
                     print(f"     {line}")

@@ -9,22 +9,25 @@ added across currencies: each currency gets its own charts.
 from __future__ import annotations
 
 import datetime as dt
+import math
+import unicodedata
 import zoneinfo
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cached_property
 
 from django.db.models import Count, F, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .filters import BillFilter, MonthField
 from .models import Application, Bill, MoneySum, Organization, Product
 from .money import format_money
+from .templatetags.billing import cycle
 
 TOP_APPLICATIONS = 10
 # Beyond this many months, the months axis shrinks to the months that hold bills.
@@ -169,15 +172,17 @@ class CurrencyOverview:
     def id(self) -> str:
         return f"c{self.index}-{self.currency.lower()}"
 
-    @cached_property
+    # Drawn at each render, never stored with the figures: their words are in the
+    # reader's language, and the figures are cached for every language.
+    @property
     def consumption_chart(self) -> Chart:
         return consumption_chart(self)
 
-    @cached_property
+    @property
     def overdraft_chart(self) -> Chart:
         return overdraft_chart(self)
 
-    @cached_property
+    @property
     def applications_chart(self) -> Chart:
         return applications_chart(self)
 
@@ -204,6 +209,7 @@ class Overview:
             "patterns": patterns(),
             "range_months": self.months,
             "wider_from": f"{wider_from:%Y-%m}",
+            "wider_start": wider_from,
         }
 
 
@@ -425,7 +431,8 @@ def _currency_overview(currency, rows, series, applications, links, start, end) 
 # screen the stylesheet caps the chart's width.
 
 WIDTH = 360
-LEFT = 56  # the month labels
+LEFT = 56  # the month labels, at least: wider when a language writes longer ones
+LABEL_GAP = 6
 RIGHT = 88  # the totals after each bar
 TOP = 6
 AXIS = 44  # tick labels and the axis title
@@ -511,7 +518,7 @@ class Chart:
 
     @property
     def label_x(self) -> int:
-        return self.left if self.label_above else self.left - 6
+        return self.left if self.label_above else self.left - LABEL_GAP
 
 
 def _chart(
@@ -525,7 +532,8 @@ def _chart(
     label_above: bool = False,
 ) -> Chart:
     """rows: (label, [(amount, series, tooltip, url)], total, total url, total tooltip)."""
-    left = 8 if label_above else LEFT
+    widest = max((text_width(row[0]) for row in rows), default=0)
+    left = 8 if label_above else max(LEFT, math.ceil(widest) + LABEL_GAP)
     plot_width = WIDTH - left - RIGHT
     row_height, bar_height = (34, 14) if label_above else (22, 14)
     ticks = nice_ticks(max((row[2] for row in rows), default=Decimal(0)))
@@ -571,31 +579,39 @@ def _chart(
     )
 
 
+def _amount(amount: Decimal, currency: str) -> str:
+    return f"{format_money(amount, currency)} {currency}"
+
+
 def consumption_chart(overview: CurrencyOverview) -> Chart:
     currency = overview.currency
     return _chart(
         id=f"{overview.id}-consumption",
-        title=f"Consumption per month by product ({currency})",
-        axis_title=f"Consumption ({currency})",
+        title=_("Consumption per month by product (%(currency)s)") % {"currency": currency},
+        axis_title=_("Consumption (%(currency)s)") % {"currency": currency},
         currency=currency,
         series=overview.products,
         rows=[
             (
-                f"{month.month:%Y-%m}",
+                cycle(month.month),
                 [
                     (
                         segment.amount,
                         segment.series,
-                        f"{segment.product}, {month.month:%Y-%m}: "
-                        f"{format_money(segment.amount, currency)} {currency}",
+                        _("%(product)s, %(cycle)s: %(amount)s")
+                        % {
+                            "product": segment.product,
+                            "cycle": cycle(month.month),
+                            "amount": _amount(segment.amount, currency),
+                        },
                         segment.url,
                     )
                     for segment in month.segments
                 ],
                 month.total,
                 month.url,
-                f"{month.month:%Y-%m}, all products: "
-                f"{format_money(month.total, currency)} {currency}",
+                _("%(cycle)s, all products: %(amount)s")
+                % {"cycle": cycle(month.month), "amount": _amount(month.total, currency)},
             )
             for month in overview.months
         ],
@@ -604,30 +620,28 @@ def consumption_chart(overview: CurrencyOverview) -> Chart:
 
 def overdraft_chart(overview: CurrencyOverview) -> Chart:
     currency = overview.currency
+
+    def tooltip(month: Month) -> str:
+        return _("Overdraft, %(cycle)s: %(amount)s") % {
+            "cycle": cycle(month.month),
+            "amount": _amount(month.overdraft, currency),
+        }
+
     return _chart(
         id=f"{overview.id}-overdraft",
-        title=f"Overdraft per month ({currency})",
-        axis_title=f"Overdraft ({currency})",
+        title=_("Overdraft per month (%(currency)s)") % {"currency": currency},
+        axis_title=_("Overdraft (%(currency)s)") % {"currency": currency},
         currency=currency,
-        series=[("Overdraft", OVERDRAFT_SERIES)],
+        series=[(_("Overdraft"), OVERDRAFT_SERIES)],
         rows=[
             (
-                f"{month.month:%Y-%m}",
-                [
-                    (
-                        month.overdraft,
-                        OVERDRAFT_SERIES,
-                        f"Overdraft, {month.month:%Y-%m}: "
-                        f"{format_money(month.overdraft, currency)} {currency}",
-                        month.url,
-                    )
-                ]
+                cycle(month.month),
+                [(month.overdraft, OVERDRAFT_SERIES, tooltip(month), month.url)]
                 if month.overdraft
                 else [],
                 month.overdraft,
                 month.url,
-                f"Overdraft, {month.month:%Y-%m}: "
-                f"{format_money(month.overdraft, currency)} {currency}",
+                tooltip(month),
             )
             for month in overview.months
         ],
@@ -638,10 +652,11 @@ def applications_chart(overview: CurrencyOverview) -> Chart:
     currency = overview.currency
     return _chart(
         id=f"{overview.id}-applications",
-        title=f"Top {TOP_APPLICATIONS} applications by consumption ({currency})",
-        axis_title=f"Consumption ({currency})",
+        title=_("Top %(count)s applications by consumption (%(currency)s)")
+        % {"count": TOP_APPLICATIONS, "currency": currency},
+        axis_title=_("Consumption (%(currency)s)") % {"currency": currency},
         currency=currency,
-        series=[("Consumption", 0)],
+        series=[(_("Consumption"), 0)],
         label_above=True,
         rows=[
             (
@@ -650,15 +665,24 @@ def applications_chart(overview: CurrencyOverview) -> Chart:
                     (
                         row.amount,
                         0,
-                        f"{row.name}: {format_money(row.amount, currency)} {currency}, "
-                        f"{row.share}%",
+                        _("%(application)s: %(amount)s, %(share)s%%")
+                        % {
+                            "application": row.name,
+                            "amount": _amount(row.amount, currency),
+                            "share": row.share,
+                        },
                         row.url,
                     )
                 ],
                 row.amount,
                 row.url,
-                f"{row.name} ({row.app_key}): {format_money(row.amount, currency)} {currency}, "
-                f"{row.share}% of the consumption",
+                _("%(application)s (%(app_key)s): %(amount)s, %(share)s%% of the consumption")
+                % {
+                    "application": row.name,
+                    "app_key": row.app_key,
+                    "amount": _amount(row.amount, currency),
+                    "share": row.share,
+                },
             )
             for row in overview.applications
         ],
@@ -673,9 +697,19 @@ def patterns() -> list[dict]:
     ]
 
 
-def _shorten(name: str, length: int = 44) -> str:
+def text_width(text: str) -> float:
+    """About how many units `text` takes at the charts' largest font (12.5, on a phone:
+    console.css): a Chinese character a full em, a digit or Latin letter about half."""
+    return sum(12.5 if unicodedata.east_asian_width(char) in "WF" else 7 for char in text)
+
+
+def _shorten(name: str, width: float = 288) -> str:
     """An application's name as a chart label fits (the tooltip and the table hold all)."""
-    return name if len(name) <= length else name[: length - 1].rstrip() + "…"
+    if text_width(name) <= width:
+        return name
+    while text_width(name) > width - 7:  # room for the ellipsis
+        name = name[:-1]
+    return name.rstrip() + "…"
 
 
 # The Bills page's sparkline --------------------------------------------------------------
@@ -684,13 +718,26 @@ SPARK_MONTHS = 12
 SPARK_WIDTH, SPARK_HEIGHT = 180, 36
 
 
+# Cached with the Bills page's totals, for every language: figures only, their words
+# written when the page is (the properties).
+
+
 @dataclass
 class SparkBar:
     x: float
     y: float
     width: float
     height: float
-    title: str
+    month: dt.date
+    amount: Decimal
+    currency: str
+
+    @property
+    def title(self) -> str:
+        return _("%(cycle)s: %(amount)s") % {
+            "cycle": cycle(self.month),
+            "amount": _amount(self.amount, self.currency),
+        }
 
 
 @dataclass
@@ -698,7 +745,20 @@ class Sparkline:
     start: dt.date
     end: dt.date
     bars: list[SparkBar]
-    label: str
+    peak: dt.date
+    peak_amount: Decimal
+    currency: str
+
+    @property
+    def label(self) -> str:
+        return _(
+            "Consumption per month from %(start)s to %(end)s, highest in %(peak)s: %(amount)s"
+        ) % {
+            "start": cycle(self.start),
+            "end": cycle(self.end),
+            "peak": cycle(self.peak),
+            "amount": _amount(self.peak_amount, self.currency),
+        }
 
 
 def consumption_sparkline(
@@ -730,15 +790,15 @@ def consumption_sparkline(
                 y=round(SPARK_HEIGHT - height, 2),
                 width=round(slot - 2, 2),
                 height=height,
-                title=f"{month:%Y-%m}: {format_money(amount, currency)} {currency}",
+                month=month,
+                amount=amount,
+                currency=currency,
             )
         )
     peak = max(months, key=lambda month: totals.get(month, Decimal(0)))
-    label = (
-        f"Consumption per month from {start:%Y-%m} to {end:%Y-%m}, highest in {peak:%Y-%m}: "
-        f"{format_money(totals[peak], currency)} {currency}"
+    return Sparkline(
+        start=start, end=end, bars=bars, peak=peak, peak_amount=totals[peak], currency=currency
     )
-    return Sparkline(start=start, end=end, bars=bars, label=label)
 
 
 def _months_back(month: dt.date, months: int) -> dt.date:

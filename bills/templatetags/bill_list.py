@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django import template
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 register = template.Library()
 
@@ -16,10 +17,11 @@ def page_url(context, number: int) -> str:
     return f"?{query.urlencode()}"
 
 
+# What a screen reader hears after the column's name: how it is sorted, what a click does.
 _SORT_HINTS = {
-    "ascending": "sorted smallest first; sort largest first",
-    "descending": "sorted largest first; sort smallest first",
-    None: "sort largest first",
+    "ascending": _("sorted smallest first; sort largest first"),
+    "descending": _("sorted largest first; sort smallest first"),
+    None: _("sort largest first"),
 }
 
 
