@@ -60,7 +60,9 @@ def build(count: int) -> tuple[Organization, object]:
     )
     user, created = get_user_model().objects.get_or_create(username="bench-orders")
     if created:
-        Membership.objects.create(user=user, organization=organization)
+        Membership.objects.create(
+            user=user, organization=organization, role=Membership.Role.FINANCE
+        )
     have = Order.objects.filter(organization=organization).count()
     if have < count:
         print(f"creating {count - have} orders ...", flush=True)
