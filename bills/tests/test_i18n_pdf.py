@@ -85,6 +85,23 @@ def test_chinese_is_printed_in_noto_sans_cjk_sc_embedded_as_a_subset(chinese_rea
     assert all(re.match(r"^[A-Z]{6}\+", font["name"]) for font in cjk)
 
 
+def test_chinese_labels_print_in_one_cjk_face_so_the_render_stays_quick(
+    chinese_reader, bill, admin_user
+):
+    # A second CJK face (bold) is copied, subset and compressed on every render: it put the
+    # Chinese PDF over 1.5x the English one (`bench/bench_pdf.py --cjk-bold`, issue 15).
+    note = credit_note_issue(
+        bill=bill, amount=Decimal("10.00"), reason="Duplicate sends", issued_by=admin_user
+    )
+    for url in (f"/bills/{bill.pk}/pdf/", f"/bills/{bill.pk}/credit-notes/{note.pk}/pdf/"):
+        data = chinese_reader.get(url).content
+
+        names = [font["name"].split("+")[-1] for font in fonts(data)]
+        assert [name for name in names if "CJK" in name] == ["Noto-Sans-CJK-SC"], names
+        # Amounts are Latin and keep their bold.
+        assert "Noto-Sans-Bold" in names
+
+
 def test_an_english_reader_still_gets_the_english_bill(member_client, bill):
     text = pdf_text(member_client.get(f"/bills/{bill.pk}/pdf/").content)
 
