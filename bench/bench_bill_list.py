@@ -176,7 +176,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--explain", action="store_true")
-    parser.add_argument("--only", help="run the scenarios whose name contains this")
+    parser.add_argument(
+        "--only", nargs="+", help="run the scenarios whose name contains one of these"
+    )
     parser.add_argument(
         "--fresh-content",
         action="store_true",
@@ -231,7 +233,7 @@ def main() -> None:
     urls = {
         name: url
         for name, url in scenarios(organization).items()
-        if not options.only or options.only in name
+        if not options.only or any(part in name for part in options.only)
     }
     results = measure(clients, urls, options.warmup, options.repeat, options.fresh_content)
     for name in urls:

@@ -50,7 +50,7 @@ def run(checkout: Path, script: str, *arguments: str) -> str:
     return completed.stdout
 
 
-def overview_medians(output: str) -> dict[tuple[str, str], tuple[float, int]]:
+def overview_medians(output: str) -> dict[tuple[str, str], tuple]:
     """{(scenario, page): (median ms, queries)} from bench_overview.py's table."""
     found = {}
     for line in output.splitlines():
@@ -61,14 +61,15 @@ def overview_medians(output: str) -> dict[tuple[str, str], tuple[float, int]]:
     return found
 
 
-def list_medians(output: str) -> dict[tuple[str, str], tuple[float, int]]:
-    """{(scenario, "fresh content"): (median ms, queries)} from bench_bill_list.py's table."""
+def list_medians(output: str) -> dict[tuple[str, str], tuple[float, int, float]]:
+    """{(scenario, "fresh content"): (median ms, queries, fastest ms)} from
+    bench_bill_list.py's table."""
     found = {}
     for line in output.splitlines():
         scenario = line[:44].strip()
         if scenario in LIST_SCENARIOS:
-            _rows, queries, _kb, median, *_ = line[44:].split()
-            found[scenario, "fresh content"] = (float(median), int(queries))
+            _rows, queries, _kb, median, _p90, fastest, *_ = line[44:].split()
+            found[scenario, "fresh content"] = (float(median), int(queries), float(fastest))
     return found
 
 
@@ -76,6 +77,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--list-only",
+        action="store_true",
+        help="only the Bills page's content (--fresh-content), first page and filtered: "
+        "without the Overview's seconds a round is short enough for many versions",
+    )
     parser.add_argument("versions", nargs="+", metavar="NAME=CHECKOUT")
     options = parser.parse_args()
     versions = {
@@ -84,28 +91,42 @@ def main() -> None:
     }
     repeat = ["--repeat", str(options.repeat)]
     results: dict[tuple[str, str, str], list[float]] = {}
+    fastest: dict[tuple[str, str, str], list[float]] = {}
     queries: dict[tuple[str, str, str], int] = {}
     for round_number in range(options.rounds):
         names = list(versions)
         shift = round_number % len(names)
         for name in names[shift:] + names[:shift]:
             checkout = versions[name]
-            bills_only = [] if (checkout / "bills/overview.py").exists() else ["--bills-only"]
-            found = overview_medians(run(checkout, "bench_overview.py", *repeat, *bills_only))
-            found |= list_medians(run(checkout, "bench_bill_list.py", "--fresh-content", *repeat))
-            for (scenario, page), (median, count) in sorted(found.items()):
+            found: dict[tuple[str, str], tuple] = {}
+            if options.list_only:
+                only = ["--only", "first page", "filtered (2 products, 10 months"]
+            else:
+                only = []
+                bills_only = [] if (checkout / "bills/overview.py").exists() else ["--bills-only"]
+                found = overview_medians(run(checkout, "bench_overview.py", *repeat, *bills_only))
+            found |= list_medians(
+                run(checkout, "bench_bill_list.py", "--fresh-content", *repeat, *only)
+            )
+            for (scenario, page), (median, count, *least) in sorted(found.items()):
                 results.setdefault((scenario, page, name), []).append(median)
+                fastest.setdefault((scenario, page, name), []).extend(least)
                 queries[scenario, page, name] = count
                 print(f"round {round_number + 1} {name:8} {scenario:44} {page:14} {median:7.1f}")
             sys.stdout.flush()
-    print(f"\nmedian of {options.rounds} rounds' medians (ms), queries; load {os.getloadavg()}")
+    print(
+        f"\nmedian of {options.rounds} rounds' medians (ms) / fastest request where measured, "
+        f"queries; load {os.getloadavg()}"
+    )
     for scenario, page in sorted({(s, p) for s, p, _ in results}):
         cells = []
         for name in versions:
             runs = results.get((scenario, page, name))
             if runs:
                 count = queries[scenario, page, name]
-                cells.append(f"{name} {statistics.median(runs):7.1f} ({count}q)")
+                least = fastest[scenario, page, name]
+                low = f" / {min(least):5.1f}" if least else ""
+                cells.append(f"{name} {statistics.median(runs):7.1f}{low} ({count}q)")
         print(f"{scenario:44} {page:14} " + "  ".join(cells))
 
 

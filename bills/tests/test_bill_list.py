@@ -147,6 +147,27 @@ def test_it_shows_25_bills_per_page_with_the_total(member_client, sixty_bills):
     assert cycles(last)[-1] == "2000-01"
 
 
+def test_every_row_on_a_full_page_names_its_columns_on_a_phone(member_client, sixty_bills):
+    # The labels are translated once above the rows' loop; each row must still carry them
+    # (the narrow layout shows them beside every cell).
+    rows = bill_rows(member_client.get("/bills/"))
+
+    assert len(rows) == 25
+    labels = [
+        "Product",
+        "Product Information",
+        "Billing Cycle",
+        "Service Usage",
+        "Consumption Amount",
+        "Status",
+        "Overdraft Amount",
+        "Operate",
+    ]
+    assert all(list(row) == labels for row in rows)
+    assert all(row["Operate"].startswith("Details of bill ") for row in rows)
+    assert all(" Download Bill BULK-" in row["Operate"] for row in rows)
+
+
 def test_the_pages_together_hold_every_bill_once_in_order(member_client, application, products):
     # Bills in the same cycle tie on the sort key; the id decides, on every page.
     bulk_bills(application, products["sms"], [("1.00", "0.00", "pending")] * 23)
@@ -397,7 +418,7 @@ def test_names_a_user_typed_show_as_text_never_as_html(
     member_client, organization, application, make_bill
 ):
     # Application names, AppKeys, WABAs and the organization's name are typed by users;
-    # every template on the page (the rows in bills/_bill_row.html) escapes them.
+    # every template on the page (the rows in bills/_bill_rows.html) escapes them.
     script = "<script>alert(1)</script>"
     image = '"><img src=x onerror=alert(2)>'
     application.name = f"Shop {script}"
