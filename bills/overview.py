@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from django.db.models import Count, F, QuerySet, Window
 from django.db.models.functions import RowNumber
@@ -228,7 +229,9 @@ class Links:
     is, with the products or the months replaced."""
 
     def __init__(self, bills: BillFilter) -> None:
-        self.base = bills.as_query()
+        # A plain dict of lists, in the query's order: a page has a hundred links or more,
+        # and QueryDict.copy() deep-copies every list for each.
+        self.base = dict(bills.as_query().lists())
         self.base.pop("sort", None)
         self.list_url = reverse("bills:list")
 
@@ -238,10 +241,11 @@ class Links:
             if value is None:
                 query.pop(name, None)
             elif isinstance(value, list):
-                query.setlist(name, [str(item) for item in value])
+                query[name] = [str(item) for item in value]
             else:
-                query[name] = str(value)
-        return f"{self.list_url}?{query.urlencode()}" if query else self.list_url
+                query[name] = [str(value)]
+        pairs = [(name, value) for name, values in query.items() for value in values]
+        return f"{self.list_url}?{urlencode(pairs)}" if pairs else self.list_url
 
     def month(self, month: dt.date, **replace: object) -> str:
         return self.bills(cycle=f"{month:%Y-%m}", cycle_from=None, cycle_to=None, **replace)
