@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from django.db.models import Count, F, QuerySet, Window
 from django.db.models.functions import RowNumber
@@ -179,6 +180,16 @@ class CurrencyOverview:
         return consumption_chart(self)
 
     @property
+    def table(self) -> list[tuple[Month, list[Segment | None]]]:
+        """Each month with its segment of each product (None: no bills), in the order of
+        `products`: the consumption table's cells, not looked up cell by cell in the template."""
+        rows = []
+        for month in self.months:
+            by_product = {segment.product: segment for segment in month.segments}
+            rows.append((month, [by_product.get(name) for name, _series in self.products]))
+        return rows
+
+    @property
     def overdraft_chart(self) -> Chart:
         return overdraft_chart(self)
 
@@ -218,7 +229,9 @@ class Links:
     is, with the products or the months replaced."""
 
     def __init__(self, bills: BillFilter) -> None:
-        self.base = bills.as_query()
+        # A plain dict of lists, in the query's order: a page has a hundred links or more,
+        # and QueryDict.copy() deep-copies every list for each.
+        self.base = dict(bills.as_query().lists())
         self.base.pop("sort", None)
         self.list_url = reverse("bills:list")
 
@@ -228,10 +241,11 @@ class Links:
             if value is None:
                 query.pop(name, None)
             elif isinstance(value, list):
-                query.setlist(name, [str(item) for item in value])
+                query[name] = [str(item) for item in value]
             else:
-                query[name] = str(value)
-        return f"{self.list_url}?{query.urlencode()}" if query else self.list_url
+                query[name] = [str(value)]
+        pairs = [(name, value) for name, values in query.items() for value in values]
+        return f"{self.list_url}?{urlencode(pairs)}" if pairs else self.list_url
 
     def month(self, month: dt.date, **replace: object) -> str:
         return self.bills(cycle=f"{month:%Y-%m}", cycle_from=None, cycle_to=None, **replace)
@@ -585,66 +599,55 @@ def _amount(amount: Decimal, currency: str) -> str:
 
 def consumption_chart(overview: CurrencyOverview) -> Chart:
     currency = overview.currency
+    # Each month's label and each sentence translated once, not once per bar: the charts
+    # are drawn at every view of the page, cached or not.
+    segment_title = _("%(product)s, %(cycle)s: %(amount)s")
+    total_title = _("%(cycle)s, all products: %(amount)s")
+    rows = []
+    for month in overview.months:
+        label = cycle(month.month)
+        segments = [
+            (
+                segment.amount,
+                segment.series,
+                segment_title
+                % {
+                    "product": segment.product,
+                    "cycle": label,
+                    "amount": _amount(segment.amount, currency),
+                },
+                segment.url,
+            )
+            for segment in month.segments
+        ]
+        title = total_title % {"cycle": label, "amount": _amount(month.total, currency)}
+        rows.append((label, segments, month.total, month.url, title))
     return _chart(
         id=f"{overview.id}-consumption",
         title=_("Consumption per month by product (%(currency)s)") % {"currency": currency},
         axis_title=_("Consumption (%(currency)s)") % {"currency": currency},
         currency=currency,
         series=overview.products,
-        rows=[
-            (
-                cycle(month.month),
-                [
-                    (
-                        segment.amount,
-                        segment.series,
-                        _("%(product)s, %(cycle)s: %(amount)s")
-                        % {
-                            "product": segment.product,
-                            "cycle": cycle(month.month),
-                            "amount": _amount(segment.amount, currency),
-                        },
-                        segment.url,
-                    )
-                    for segment in month.segments
-                ],
-                month.total,
-                month.url,
-                _("%(cycle)s, all products: %(amount)s")
-                % {"cycle": cycle(month.month), "amount": _amount(month.total, currency)},
-            )
-            for month in overview.months
-        ],
+        rows=rows,
     )
 
 
 def overdraft_chart(overview: CurrencyOverview) -> Chart:
     currency = overview.currency
-
-    def tooltip(month: Month) -> str:
-        return _("Overdraft, %(cycle)s: %(amount)s") % {
-            "cycle": cycle(month.month),
-            "amount": _amount(month.overdraft, currency),
-        }
-
+    sentence = _("Overdraft, %(cycle)s: %(amount)s")
+    rows = []
+    for month in overview.months:
+        label = cycle(month.month)
+        title = sentence % {"cycle": label, "amount": _amount(month.overdraft, currency)}
+        bars = [(month.overdraft, OVERDRAFT_SERIES, title, month.url)] if month.overdraft else []
+        rows.append((label, bars, month.overdraft, month.url, title))
     return _chart(
         id=f"{overview.id}-overdraft",
         title=_("Overdraft per month (%(currency)s)") % {"currency": currency},
         axis_title=_("Overdraft (%(currency)s)") % {"currency": currency},
         currency=currency,
         series=[(_("Overdraft"), OVERDRAFT_SERIES)],
-        rows=[
-            (
-                cycle(month.month),
-                [(month.overdraft, OVERDRAFT_SERIES, tooltip(month), month.url)]
-                if month.overdraft
-                else [],
-                month.overdraft,
-                month.url,
-                tooltip(month),
-            )
-            for month in overview.months
-        ],
+        rows=rows,
     )
 
 
