@@ -355,6 +355,16 @@ ORDER_DEFAULT_ORDERING = ("-ordered_at", "-id")
 DATE_INVALID = _("Enter a date as YYYY-MM-DD, for example 2026-10-31.")
 
 
+def day_filter(method: str, label, repeated) -> django_filters.DateFilter:
+    """One end of a date range (Orders, Activity): a date picker, one value, YYYY-MM-DD."""
+    return django_filters.DateFilter(
+        method=method,
+        label=label,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"invalid": DATE_INVALID, "repeated": repeated},
+    )
+
+
 def _ordered_products(request) -> QuerySet[Product]:
     """Products the current organization has orders for."""
     orders = Order.objects.for_organization(getattr(request, "organization", None))
@@ -394,23 +404,11 @@ class OrderFilter(StrictFilterSet):
     status = django_filters.ChoiceFilter(
         choices=Order.Status.choices, label=_("Order status"), empty_label=_("All statuses")
     )
-    ordered_from = django_filters.DateFilter(
-        method="ordered_since",
-        label=_("Ordered from"),
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        error_messages={
-            "invalid": DATE_INVALID,
-            "repeated": _("Choose one start date, not several."),
-        },
+    ordered_from = day_filter(
+        "ordered_since", _("Ordered from"), _("Choose one start date, not several.")
     )
-    ordered_to = django_filters.DateFilter(
-        method="ordered_until",
-        label=_("Ordered to"),
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        error_messages={
-            "invalid": DATE_INVALID,
-            "repeated": _("Choose one end date, not several."),
-        },
+    ordered_to = day_filter(
+        "ordered_until", _("Ordered to"), _("Choose one end date, not several.")
     )
 
     class Meta(StrictFilterSet.Meta):
@@ -465,24 +463,8 @@ class ActivityFilter(StrictFilterSet):
     person = django_filters.ChoiceFilter(
         field_name="actor_username", label=_("Person"), empty_label=_("Everyone")
     )
-    occurred_from = django_filters.DateFilter(
-        method="since",
-        label=_("From"),
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        error_messages={
-            "invalid": DATE_INVALID,
-            "repeated": _("Choose one start date, not several."),
-        },
-    )
-    occurred_to = django_filters.DateFilter(
-        method="until",
-        label=_("To"),
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        error_messages={
-            "invalid": DATE_INVALID,
-            "repeated": _("Choose one end date, not several."),
-        },
-    )
+    occurred_from = day_filter("since", _("From"), _("Choose one start date, not several."))
+    occurred_to = day_filter("until", _("To"), _("Choose one end date, not several."))
 
     class Meta(StrictFilterSet.Meta):
         model = AuditEvent
