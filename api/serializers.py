@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -191,7 +190,9 @@ class OrderSerializer(serializers.ModelSerializer):
     product = ProductRefSerializer()
     amount = MoneyField()
     ordered_by = serializers.CharField(source="ordered_by_name")
-    bill = serializers.SerializerMethodField()
+    bill = serializers.IntegerField(
+        source="bill_id", allow_null=True, read_only=True, help_text="The bill it settles."
+    )
 
     class Meta:
         model = Order
@@ -208,7 +209,3 @@ class OrderSerializer(serializers.ModelSerializer):
             "ordered_at",
             "bill",
         ]
-
-    @extend_schema_field(OpenApiTypes.INT)
-    def get_bill(self, order: Order) -> int | None:
-        return order.bill_id

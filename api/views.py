@@ -80,6 +80,7 @@ ERRORS = {
     )
 }
 NOT_FOUND = {404: OpenApiResponse(DETAIL, description="No such object in this organization.")}
+NO_SUCH_PAGE = {404: OpenApiResponse(DETAIL, description="No such page of the list.")}
 FIELD_ERRORS = {
     400: OpenApiResponse(
         {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
@@ -99,6 +100,10 @@ MONTH_PARAMETERS = [
         ("cycle_to", "The last billing cycle, YYYY-MM."),
     )
 ]
+# <int:pk> takes digits only: a minus sign never reaches the API.
+ID_PARAMETER = OpenApiParameter(
+    "id", {"type": "integer", "minimum": 0}, OpenApiParameter.PATH, description="Its id."
+)
 SORT_PARAMETER = OpenApiParameter(
     "sort",
     {"type": "string", "enum": [f"{sign}{key}" for key in SORT_FIELDS for sign in ("", "-")]},
@@ -171,7 +176,7 @@ class BillList(generics.ListAPIView):
 
     @extend_schema(
         parameters=[*MONTH_PARAMETERS, SORT_PARAMETER],
-        responses={200: BillSerializer(many=True)} | FIELD_ERRORS | ERRORS,
+        responses={200: BillSerializer(many=True)} | FIELD_ERRORS | NO_SUCH_PAGE | ERRORS,
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
@@ -189,7 +194,11 @@ class BillList(generics.ListAPIView):
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
-@extend_schema_view(get=extend_schema(responses={200: BillDetailSerializer} | NOT_FOUND | ERRORS))
+@extend_schema_view(
+    get=extend_schema(
+        parameters=[ID_PARAMETER], responses={200: BillDetailSerializer} | NOT_FOUND | ERRORS
+    )
+)
 class BillDetail(generics.RetrieveAPIView):
     """A bill with its lines and the payer's tax information as issued."""
 
@@ -220,12 +229,13 @@ class BillPdf(APIView):
     renderer_classes = [JSONRenderer, PdfRenderer]
 
     @extend_schema(
+        parameters=[ID_PARAMETER],
         responses={
             (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY),
             422: OpenApiResponse(DETAIL, description="The bill is too large to print."),
         }
         | NOT_FOUND
-        | ERRORS
+        | ERRORS,
     )
     def get(self, request, pk: int) -> HttpResponse:
         bill = get_object_or_404(
@@ -272,7 +282,9 @@ class ProductList(generics.ListAPIView):
 
 
 @extend_schema_view(
-    get=extend_schema(responses={200: OrderSerializer(many=True)} | FIELD_ERRORS | ERRORS)
+    get=extend_schema(
+        responses={200: OrderSerializer(many=True)} | FIELD_ERRORS | NO_SUCH_PAGE | ERRORS
+    )
 )
 class OrderList(generics.ListAPIView):
     """Order Management's list: its filters, newest first."""
@@ -292,7 +304,11 @@ class OrderList(generics.ListAPIView):
         return orders.qs.select_related("product", "ordered_by")
 
 
-@extend_schema_view(get=extend_schema(responses={200: OrderSerializer} | NOT_FOUND | ERRORS))
+@extend_schema_view(
+    get=extend_schema(
+        parameters=[ID_PARAMETER], responses={200: OrderSerializer} | NOT_FOUND | ERRORS
+    )
+)
 class OrderDetail(generics.RetrieveAPIView):
     serializer_class = OrderSerializer
 

@@ -10,7 +10,9 @@
   SwaggerUIBundle({
     url: container.dataset.schemaUrl,
     dom_id: "#swagger-ui",
-    deepLinking: true,
+    // Off: a deep link puts a link inside each operation's toggle button, which
+    // assistive technology cannot tell apart (axe: nested-interactive).
+    deepLinking: false,
     presets: [SwaggerUIBundle.presets.apis],
     layout: "BaseLayout",
     // The session's cookie goes with "Try it out"; a key can be entered under Authorize.
