@@ -261,3 +261,34 @@ def test_a_viewer_signed_in_reads_bills_but_not_orders(organization, bill):
     refused = viewer.get("/api/v1/orders/")
     assert refused.status_code == 403
     assert refused.json() == {"detail": "This endpoint needs the Finance role."}
+
+
+def queries_for(client, url: str) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
+
+
+@pytest.mark.parametrize("filtered", [False, True])
+def test_the_list_runs_the_same_queries_for_3_bills_as_for_30(
+    api_client, make_bill, application, products, filtered, settings
+):
+    query = (
+        f"?status=pending&cycle_from=2026-01&product={products['app_push'].pk}" if filtered else ""
+    )
+    # The totals' cache would hide the query that adds them up.
+    settings.CACHES = settings.CACHES | {
+        "bill_summaries": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
+    }
+    for month in range(1, 4):
+        make_bill(application, cycle=f"2026-{month:02d}")
+    few = queries_for(api_client, f"/api/v1/bills/{query}")
+    for month in range(4, 13):
+        for product in ("sms", "email", "otp"):
+            make_bill(application, cycle=f"2026-{month:02d}", product=product)
+
+    assert queries_for(api_client, f"/api/v1/bills/{query}") == few
+    assert queries_for(api_client, "/api/v1/products/") <= few  # prices prefetched
