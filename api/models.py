@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 
 from django.conf import settings
@@ -17,6 +18,7 @@ from bills.models import Organization
 KEY_SCHEME = "bc"
 PREFIX_BYTES = 4  # 8 hex digits
 SECRET_BYTES = 32
+PREFIX_PATTERN = re.compile(rf"[0-9a-f]{{{PREFIX_BYTES * 2}}}")
 
 
 def hash_secret(secret: str) -> str:
@@ -98,6 +100,7 @@ class ApiKey(models.Model):
         """`bc_<prefix>_<secret>` -> (prefix, secret); None if it is not shaped so."""
         scheme, _sep, rest = key.partition("_")
         prefix, _sep, secret = rest.partition("_")
-        if scheme != KEY_SCHEME or not prefix or not secret:
+        # Only what a key can hold reaches the database (PostgreSQL refuses a NUL, say).
+        if scheme != KEY_SCHEME or not PREFIX_PATTERN.fullmatch(prefix) or not secret:
             return None
         return prefix, secret

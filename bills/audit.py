@@ -64,20 +64,16 @@ def audit_record(
         ip_address = ip_address or client_ip(request)
     if api_key is not None or (user is not None and not user.is_authenticated):
         user = None
+    actor_username = user.get_username() if user is not None else ""
     if api_key is not None:
+        actor_username = f"API key {api_key.prefix}"
         details = (details or {}) | {
             "api_key": {"id": api_key.pk, "prefix": api_key.prefix, "name": api_key.name}
         }
     fields = {
         "action": action,
         "actor": user,
-        "actor_username": (
-            f"API key {api_key.prefix}"
-            if api_key is not None
-            else user.get_username()
-            if user is not None
-            else ""
-        ),
+        "actor_username": actor_username,
         "organization": organization,
         "object_type": obj._meta.model_name if obj is not None else "",
         "object_id": str(obj.pk) if obj is not None else "",

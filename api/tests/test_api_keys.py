@@ -45,6 +45,7 @@ def test_a_script_with_a_key_reads_the_bills(api_client, bill):
         "Bearer nonsense",  # not shaped like a key
         "Bearer",  # no key at all
         "Bearer a b",
+        "Bearer bc_0000\x0000_secret",  # a NUL, which PostgreSQL would refuse to compare
     ],
 )
 def test_an_unknown_key_is_a_401_with_a_json_error(db, header):
