@@ -57,6 +57,10 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "bills",
     "exports",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served as the console's own
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -402,3 +406,38 @@ EXPORT_INLINE_MAX_ROWS = {"xlsx": 20_000, "csv": 100_000}
 # 1,000 bills: about 1.3 s with their PDFs cached, 2 to 5 minutes rendering them all
 # (bench/bench_jobs.py --parts zip; the README has the figures).
 EXPORT_ZIP_MAX_BILLS = int(os.environ.get("EXPORT_ZIP_MAX_BILLS", "1000"))
+
+# The read-only API (api/, README "API"). A key acts with API_KEY_ROLE in its organization
+# (bills/roles.py): Finance, who may read bills, PDFs, products and orders.
+API_KEY_ROLE = "finance"
+# Requests per key per calendar minute, counted in the database (shared by every server).
+API_RATE_LIMIT_PER_MINUTE = int(os.environ.get("API_RATE_LIMIT_PER_MINUTE", "120"))
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.ConsoleRole"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.ApiKeyRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [],  # read-only: nothing is sent in a body
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Money is never a float: DecimalFields are strings (api/serializers.py MoneyField).
+    "COERCE_DECIMAL_TO_STRING": True,
+    "DATETIME_FORMAT": "iso-8601",
+    "DATE_FORMAT": "iso-8601",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Billing console API",
+    "DESCRIPTION": "Read-only access to an organization's bills, PDFs, products and orders.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["api.permissions.ConsoleRole"],
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "BillStatusEnum": "bills.models.Bill.Status",
+        "OrderStatusEnum": "bills.models.Order.Status",
+    },
+}

@@ -22,6 +22,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("bills.urls")),
     path("", include("exports.urls")),
+    path("", include("api.urls")),
 ]
 
 # A database that is down answers 503 "try again" (bills.views.server_error).

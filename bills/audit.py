@@ -49,23 +49,31 @@ def audit_record(
     obj: models.Model | None = None,
     details: dict[str, Any] | None = None,
     ip_address: str | None = None,
+    api_key=None,
 ) -> AuditEvent | None:
     """Record who did `action` (to `obj`, in `organization`); return None if it could not.
 
     `request` supplies the user, the current organization and the client IP unless they
-    are given. Never raises: see the module docstring.
+    are given. With `api_key` (api.models.ApiKey) the action was made with that key: no
+    person acted, the key is named instead. Never raises: see the module docstring.
     """
     if request is not None:
         user = user if user is not None else getattr(request, "user", None)
         if organization is None:
             organization = getattr(request, "organization", None)
         ip_address = ip_address or client_ip(request)
-    if user is not None and not user.is_authenticated:
+    if api_key is not None or (user is not None and not user.is_authenticated):
         user = None
+    actor_username = user.get_username() if user is not None else ""
+    if api_key is not None:
+        actor_username = f"API key {api_key.prefix}"
+        details = (details or {}) | {
+            "api_key": {"id": api_key.pk, "prefix": api_key.prefix, "name": api_key.name}
+        }
     fields = {
         "action": action,
         "actor": user,
-        "actor_username": user.get_username() if user is not None else "",
+        "actor_username": actor_username,
         "organization": organization,
         "object_type": obj._meta.model_name if obj is not None else "",
         "object_id": str(obj.pk) if obj is not None else "",

@@ -1022,6 +1022,8 @@ class AuditEvent(ImmutableModel):
         MEMBER_ADDED = "member_added", _("Member added")
         MEMBER_ROLE_CHANGED = "member_role_changed", _("Member's role changed")
         MEMBER_REMOVED = "member_removed", _("Member removed")
+        API_KEY_CREATED = "api_key_created", _("API key created")
+        API_KEY_REVOKED = "api_key_revoked", _("API key revoked")
 
     mutable_fields = frozenset({"actor"})
     what_to_do = "The audit trail is append-only."

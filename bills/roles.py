@@ -56,6 +56,18 @@ REQUIRED_ROLE: dict[str, Role] = {
     "bills:member_role": Role.OWNER,
     "bills:member_remove": Role.OWNER,
     "bills:activity": Role.OWNER,
+    # The API (api/): a key acts with settings.API_KEY_ROLE; members with their own role.
+    "api:bills": Role.VIEWER,
+    "api:bill": Role.VIEWER,
+    "api:bill_pdf": Role.VIEWER,
+    "api:schema": Role.VIEWER,
+    "api:docs": Role.VIEWER,
+    "api:products": Role.FINANCE,  # the Product Market's catalogue and prices
+    "api:orders": Role.FINANCE,
+    "api:order": Role.FINANCE,
+    "api:keys": Role.OWNER,
+    "api:key_create": Role.OWNER,
+    "api:key_revoke": Role.OWNER,
 }
 
 # URLs that need no role in an organization, and why.
@@ -110,6 +122,10 @@ class RoleMiddleware:
             # Refused to everyone until declared; the system check says so at start-up.
             logger.error("No role declared for %s in bills/roles.py: refused", url_name)
             return refused(request, None)
+        if getattr(view, "checks_its_own_role", False):
+            # An API endpoint: it authenticates its key first, then asks `permits` itself
+            # (api/permissions.py), and answers in JSON.
+            return None
         if not request.user.is_authenticated:
             return None  # LoginRequiredMiddleware has sent them to log in
         if getattr(request, "organization", None) is None:

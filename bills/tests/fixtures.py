@@ -12,6 +12,7 @@ from django.core.files.storage import FileSystemStorage
 from django.test import Client
 from django.utils import timezone
 
+from api.services import api_key_create
 from bills import roles, summaries
 from bills.audit import audit_record
 from bills.demo import ensure_prices
@@ -241,7 +242,11 @@ def site(bill, member, other_organization, admin_user, products):
         finished_at=timezone.now(),
         expires_at=timezone.now() + dt.timedelta(days=7),
     )
+    api_key, _secret = api_key_create(
+        organization=bill.organization, name="Month-end script", created_by=member
+    )
     return {
+        "api_key": api_key,
         "export": export,
         "bill": bill,
         "order": order,
@@ -251,6 +256,21 @@ def site(bill, member, other_organization, admin_user, products):
         "admin": admin_user,
         "member": member,
     }
+
+
+# The API (api/) ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def api_key(organization, member):
+    """(key, its secret) of Acme's, made by its owner alice."""
+    return api_key_create(organization=organization, name="Month-end script", created_by=member)
+
+
+@pytest.fixture
+def api_client(api_key) -> Client:
+    """A script with Acme's key: no session, the key in every request's header."""
+    return Client(headers={"authorization": f"Bearer {api_key[1]}"})
 
 
 # Real-browser tests ---------------------------------------------------------------------

@@ -16,6 +16,7 @@ from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
 from django.urls import URLResolver, get_resolver, reverse
 
+from api.models import ApiKey
 from bills.models import Membership
 from exports.models import Export
 
@@ -65,7 +66,11 @@ def sampler(*, bill, order, product, user) -> Callable[[str, str], Any]:
             # The first export of `bill`'s organization, or a missing one.
             export = Export.objects.filter(organization=bill.organization_id).first()
             return export.pk if export is not None else uuid.UUID(int=0)
-        if parameter == "pk" and url_name.startswith("bills:order"):
+        if parameter == "pk" and url_name == "api:key_revoke":
+            # The first API key of `bill`'s organization, or a missing one.
+            key = ApiKey.objects.filter(organization=bill.organization_id).order_by("pk").first()
+            return key.pk if key is not None else 0
+        if parameter == "pk" and url_name.startswith(("bills:order", "api:order")):
             return order.pk
         if parameter == "pk" and url_name.startswith("bills:member_"):
             # The newest membership of `bill`'s organization: not its first owner's.

@@ -36,6 +36,11 @@ def needs_wrk_and_a_private_postgres() -> str | None:
 BENCHMARKS = {
     "bench_export.py": ([], r"view-xlsx +\d+ +[\d.]+ .*\n(.*\n)*view-csv +\d+ +[\d.]+", None),
     "bench_bill_list.py": (["--explain"], r"first page +\d+ +\d+ +\d+ +[\d.]+ +[\d.]+", None),
+    "bench_api.py": (
+        [],
+        r"first page +api +\d+ +\d+ +[\d.]+ +[\d.]+ +[\d.]+ +[\d.]+ +[\d.]+x",
+        None,
+    ),
     "bench_overview.py": (
         [],
         r"last 12 closed cycles \(the default\) +overview +\d+ +\d+ +[\d.]+ +[\d.]+ +[\d.]+ "

@@ -17,6 +17,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
+from api.models import KEY_SCHEME, ApiKey
 from bills.models import Application, BillLine, Order, Organization, Product, ProductPrice, Profile
 from bills.tests.fixtures import PASSWORD
 from bills.tests.pages import all_pages, sampler
@@ -31,6 +32,8 @@ ALLOWED_WORDS = {
     "AppKey", "WABA", "WhatsApp", "Business", "App", "Push", "Web", "Email", "SMS", "OTP",
     "ID", "IP", "CSV", "PDF", "ZIP", "Excel", "xlsx", "csv", "zip", "YYYY", "MM", "DD",
     "English", "KB", "bytes",
+    # The API's docs name the HTTP header and the standard as they are written.
+    "Authorization", "Bearer", "OpenAPI",
 }  # fmt: skip
 # Codes: currencies (USD), countries (DE), bill and order numbers' prefixes (BL, CN, ORD).
 CODE = re.compile(r"^[A-Z]{2,4}$")
@@ -51,11 +54,14 @@ def data_words() -> set[str]:
         (Export, ["requested_by_name", "description", "error"]),
         # Members and Activity list people by their names and addresses.
         (get_user_model(), ["username", "email", "first_name", "last_name"]),
+        # API keys by the name their owner gave and their visible prefix (bc_<prefix>).
+        (ApiKey, ["name", "prefix"]),
     ]:
         for row in model.objects.values_list(*fields):
             texts.extend(str(value) for value in row)
     # The site fixture's credit note reason and users; what the tests below type.
     texts += ["Duplicate sends", "alice", "admin", "example", "paid", "yesterday", "wrong"]
+    texts.append(f"{KEY_SCHEME}_")
     return {word for text in texts for word in WORD.findall(text)}
 
 
@@ -396,7 +402,7 @@ def test_makemessages_would_add_nothing(tmp_path):
         pytest.fail("xgettext is missing: install Debian's gettext (scripts/bootstrap.sh does)")
     root = Path(settings.BASE_DIR)
     copy = tmp_path / "console"
-    for name in ("bills", "exports", "billing_console", "templates", "locale"):
+    for name in ("bills", "exports", "api", "billing_console", "templates", "locale"):
         shutil.copytree(root / name, copy / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(root / "manage.py", copy / "manage.py")
 

@@ -5,6 +5,7 @@ role is needed; and the pages show each role only what it may do.
 The admin's URLs are left out: the admin checks its own permissions (staff only) and is
 not part of an organization's console (bills/roles.py, OTHER_PERMISSIONS)."""
 
+# ruff: noqa: E501 (the status table below reads best as one URL per line)
 from __future__ import annotations
 
 import sys
@@ -16,6 +17,7 @@ from django.core import checks
 from django.test import Client
 from django.urls import path
 
+from api.services import api_key_create
 from bills import roles
 from bills.models import Membership, Order
 from bills.services import order_place
@@ -23,51 +25,69 @@ from bills.tests.fixtures import make_user
 from bills.tests.pages import all_pages, sampler
 
 Role = Membership.Role
-WHO = ("anonymous", "viewer", "finance", "owner", "outsider")
+WHO = ("anonymous", "viewer", "finance", "owner", "outsider", "key")
 
 # url name: (GET, POST) status for anonymous, viewer, finance, owner, and the owner of
-# another organization, who reaches the same addresses with Acme's ids in them (404s).
+# another organization, who reaches the same addresses with Acme's ids in them (404s), and
+# a script with Acme's API key (no session: the console's pages send it to log in).
 # A POST is only sent where a role is required (not to log in, out or switch language).
 # fmt: off
 EXPECTED = {
     # Open to anyone, or to anyone signed in.
-    "healthz":                   {"GET": (200, 200, 200, 200, 200)},
-    "home":                      {"GET": (302, 302, 302, 302, 302)},
-    "login":                     {"GET": (200, 302, 302, 302, 302)},
-    "logout":                    {"GET": (302, 405, 405, 405, 405)},
-    "set_language":              {"GET": (405, 405, 405, 405, 405)},
-    "bills:switch_organization": {"GET": (302, 405, 405, 405, 405)},
+    "healthz":                   {"GET": (200, 200, 200, 200, 200, 200)},
+    "home":                      {"GET": (302, 302, 302, 302, 302, 302)},
+    "login":                     {"GET": (200, 302, 302, 302, 302, 200)},
+    "logout":                    {"GET": (302, 405, 405, 405, 405, 302)},
+    "set_language":              {"GET": (405, 405, 405, 405, 405, 405)},
+    "bills:switch_organization": {"GET": (302, 405, 405, 405, 405, 302)},
     # Viewer and up.
-    "bills:overview":        {"GET": (302, 200, 200, 200, 200), "POST": (302, 200, 200, 200, 200)},
-    "bills:list":            {"GET": (302, 200, 200, 200, 200), "POST": (302, 200, 200, 200, 200)},
-    "bills:detail":          {"GET": (302, 200, 200, 200, 404), "POST": (302, 200, 200, 200, 404)},
-    "bills:pdf":             {"GET": (302, 200, 200, 200, 404), "POST": (302, 200, 200, 200, 404)},
-    "bills:credit_note_pdf": {"GET": (302, 200, 200, 200, 404), "POST": (302, 200, 200, 200, 404)},
+    "bills:overview":        {"GET": (302, 200, 200, 200, 200, 302), "POST": (302, 200, 200, 200, 200, 302)},
+    "bills:list":            {"GET": (302, 200, 200, 200, 200, 302), "POST": (302, 200, 200, 200, 200, 302)},
+    "bills:detail":          {"GET": (302, 200, 200, 200, 404, 302), "POST": (302, 200, 200, 200, 404, 302)},
+    "bills:pdf":             {"GET": (302, 200, 200, 200, 404, 302), "POST": (302, 200, 200, 200, 404, 302)},
+    "bills:credit_note_pdf": {"GET": (302, 200, 200, 200, 404, 302), "POST": (302, 200, 200, 200, 404, 302)},
     # Finance and up.
-    "bills:export_xlsx":     {"GET": (302, 403, 200, 200, 200), "POST": (302, 403, 200, 200, 200)},
-    "bills:export_csv":      {"GET": (302, 403, 200, 200, 200), "POST": (302, 403, 200, 200, 200)},
-    "bills:export_zip":      {"GET": (302, 403, 200, 200, 302), "POST": (302, 403, 302, 302, 302)},
-    "bills:market":          {"GET": (302, 403, 200, 200, 200), "POST": (302, 403, 200, 200, 200)},
-    "bills:product_order":   {"GET": (302, 403, 200, 200, 200), "POST": (302, 403, 200, 200, 200)},
-    "bills:orders":          {"GET": (302, 403, 200, 200, 200), "POST": (302, 403, 200, 200, 200)},
-    "bills:order_detail":    {"GET": (302, 403, 200, 200, 404), "POST": (302, 403, 200, 200, 404)},
-    "bills:order_cancel":    {"GET": (302, 403, 405, 405, 405), "POST": (302, 403, 200, 200, 404)},
-    "exports:list":          {"GET": (302, 403, 200, 200, 200), "POST": (302, 403, 405, 405, 405)},
-    "exports:download":      {"GET": (302, 403, 200, 200, 404), "POST": (302, 403, 405, 405, 405)},
-    "exports:cancel":        {"GET": (302, 403, 405, 405, 405), "POST": (302, 403, 302, 302, 404)},
+    "bills:export_xlsx":     {"GET": (302, 403, 200, 200, 200, 302), "POST": (302, 403, 200, 200, 200, 302)},
+    "bills:export_csv":      {"GET": (302, 403, 200, 200, 200, 302), "POST": (302, 403, 200, 200, 200, 302)},
+    "bills:export_zip":      {"GET": (302, 403, 200, 200, 302, 302), "POST": (302, 403, 302, 302, 302, 302)},
+    "bills:market":          {"GET": (302, 403, 200, 200, 200, 302), "POST": (302, 403, 200, 200, 200, 302)},
+    "bills:product_order":   {"GET": (302, 403, 200, 200, 200, 302), "POST": (302, 403, 200, 200, 200, 302)},
+    "bills:orders":          {"GET": (302, 403, 200, 200, 200, 302), "POST": (302, 403, 200, 200, 200, 302)},
+    "bills:order_detail":    {"GET": (302, 403, 200, 200, 404, 302), "POST": (302, 403, 200, 200, 404, 302)},
+    "bills:order_cancel":    {"GET": (302, 403, 405, 405, 405, 302), "POST": (302, 403, 200, 200, 404, 302)},
+    "exports:list":          {"GET": (302, 403, 200, 200, 200, 302), "POST": (302, 403, 405, 405, 405, 302)},
+    "exports:download":      {"GET": (302, 403, 200, 200, 404, 302), "POST": (302, 403, 405, 405, 405, 302)},
+    "exports:cancel":        {"GET": (302, 403, 405, 405, 405, 302), "POST": (302, 403, 302, 302, 404, 302)},
     # Owner only.
-    "bills:members":         {"GET": (302, 403, 403, 200, 200), "POST": (302, 403, 403, 405, 405)},
-    "bills:member_add":      {"GET": (302, 403, 403, 405, 405), "POST": (302, 403, 403, 400, 400)},
-    "bills:member_role":     {"GET": (302, 403, 403, 405, 405), "POST": (302, 403, 403, 302, 404)},
-    "bills:member_remove":   {"GET": (302, 403, 403, 405, 405), "POST": (302, 403, 403, 302, 404)},
-    "bills:activity":        {"GET": (302, 403, 403, 200, 200), "POST": (302, 403, 403, 200, 200)},
+    "bills:members":         {"GET": (302, 403, 403, 200, 200, 302), "POST": (302, 403, 403, 405, 405, 302)},
+    "bills:member_add":      {"GET": (302, 403, 403, 405, 405, 302), "POST": (302, 403, 403, 400, 400, 302)},
+    "bills:member_role":     {"GET": (302, 403, 403, 405, 405, 302), "POST": (302, 403, 403, 302, 404, 302)},
+    "bills:member_remove":   {"GET": (302, 403, 403, 405, 405, 302), "POST": (302, 403, 403, 302, 404, 302)},
+    "bills:activity":        {"GET": (302, 403, 403, 200, 200, 302), "POST": (302, 403, 403, 200, 200, 302)},
+    # The API (api/): members by role, and Acme's key (Finance, settings.API_KEY_ROLE).
+    "api:bills":             {"GET": (401, 200, 200, 200, 200, 200), "POST": (401, 405, 405, 405, 405, 405)},
+    "api:bill":              {"GET": (401, 200, 200, 200, 404, 200), "POST": (401, 405, 405, 405, 405, 405)},
+    "api:bill_pdf":          {"GET": (401, 200, 200, 200, 404, 200), "POST": (401, 405, 405, 405, 405, 405)},
+    "api:schema":            {"GET": (401, 200, 200, 200, 200, 200), "POST": (401, 405, 405, 405, 405, 405)},
+    "api:docs":              {"GET": (302, 200, 200, 200, 200, 302), "POST": (302, 405, 405, 405, 405, 302)},
+    "api:products":          {"GET": (401, 403, 200, 200, 200, 200), "POST": (401, 403, 405, 405, 405, 405)},
+    "api:orders":            {"GET": (401, 403, 200, 200, 200, 200), "POST": (401, 403, 405, 405, 405, 405)},
+    "api:order":             {"GET": (401, 403, 200, 200, 404, 200), "POST": (401, 403, 405, 405, 405, 405)},
+    "api:keys":              {"GET": (302, 403, 403, 200, 200, 302), "POST": (302, 403, 403, 405, 405, 302)},
+    "api:key_create":        {"GET": (302, 403, 403, 405, 405, 302), "POST": (302, 403, 403, 400, 400, 302)},
+    "api:key_revoke":        {"GET": (302, 403, 403, 405, 405, 302), "POST": (302, 403, 403, 302, 404, 302)},
 }
 # fmt: on
 
 
 def visitor(who: str, site) -> Client:
     browser = Client()
-    if who == "outsider":
+    if who == "key":
+        _key, secret = api_key_create(
+            organization=site["organization"], name="Script", created_by=site["member"]
+        )
+        browser = Client(headers={"authorization": f"Bearer {secret}"})
+    elif who == "outsider":
         browser.force_login(make_user("mallory", site["other_organization"], Role.OWNER))
     elif who != "anonymous":
         browser.force_login(make_user(f"{who}-user", site["organization"], Role(who)))
@@ -174,7 +194,7 @@ def test_each_role_sees_only_the_links_it_may_follow(viewer_client, finance_clie
     ]  # fmt: skip
     assert nav_links(owner_client.get("/bills/")) == [
         "Overview", "Product Market", "Order Management", "Bills", "Exports", "Members",
-        "Activity", "Bills to be paid",
+        "Activity", "API keys", "Bills to be paid",
     ]  # fmt: skip
 
 
