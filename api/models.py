@@ -1,4 +1,4 @@
-"""API keys: an organization's read-only credentials for scripts (issue 16)."""
+"""API keys: an organization's credentials for scripts, which read and export (issue 16)."""
 
 from __future__ import annotations
 

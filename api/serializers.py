@@ -5,11 +5,16 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.http import QueryDict
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from bills.filters import BillFilter
 from bills.models import Application, Bill, BillLine, BillSummary, Order, Product
 from bills.money import currency_decimals, round_money
+from exports.models import Export
 
 
 @extend_schema_field({"type": "string", "format": "decimal", "example": "1234.50"})
@@ -209,3 +214,122 @@ class OrderSerializer(serializers.ModelSerializer):
             "ordered_at",
             "bill",
         ]
+
+
+# Exports (exports/): a background job's file, asked for and fetched by a script ---------
+
+
+@extend_schema_field(
+    {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
+)
+class FilterValueField(serializers.Field):
+    """One filter's value, as a query string would give it: a string, or several."""
+
+    default_error_messages = {"invalid": _("Give a filter a string or a list of strings.")}
+
+    def to_internal_value(self, data) -> list[str]:
+        if isinstance(data, str):
+            return [data]
+        if isinstance(data, list) and all(isinstance(value, str) for value in data):
+            return data
+        self.fail("invalid")
+
+    def to_representation(self, value: list[str]) -> list[str]:
+        return value
+
+
+class NewExportSerializer(serializers.Serializer):
+    """What POST /api/v1/exports/ takes: a format, and the bills list's filters."""
+
+    format = serializers.ChoiceField(choices=Export.Format.choices)
+    filters = serializers.DictField(
+        child=FilterValueField(),
+        required=False,
+        default=dict,
+        help_text=(
+            "The filters of GET /api/v1/bills/, by name: "
+            '`{"cycle_from": "2026-01", "cycle_to": "2026-06", "product": ["1", "3"]}`. '
+            "None: every bill. An unknown name or a bad value is a 400, never a wider export."
+        ),
+    )
+
+    def validate_filters(self, filters: dict[str, list[str]]) -> dict[str, list[str]]:
+        unknown = sorted(set(filters) - set(BillFilter.base_filters))
+        if unknown:
+            known = ", ".join(BillFilter.base_filters)
+            message = _("No such filter. The filters are: %(names)s.") % {"names": known}
+            raise serializers.ValidationError({name: [message] for name in unknown})
+        return filters
+
+
+class ExportSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="api:export")
+    format = serializers.ChoiceField(source="file_format", choices=Export.Format.choices)
+    filters = serializers.SerializerMethodField()
+    description = serializers.CharField(help_text="The filter in words, as the file says it.")
+    requested_by = serializers.CharField(
+        source="requested_by_name", help_text="The member's name, or the API key's."
+    )
+    api_key = serializers.CharField(
+        source="api_key.prefix",
+        allow_null=True,
+        default=None,
+        help_text="The prefix of the key it was asked for with; null if a member asked.",
+    )
+    total = serializers.IntegerField(help_text="Rows (bills) the file holds.")
+    done = serializers.IntegerField(help_text="Rows (bills) written so far.")
+    expired = serializers.BooleanField(source="is_expired")
+    error = serializers.CharField(
+        source="error_message", help_text="Why it failed, in the request's language."
+    )
+    size = serializers.IntegerField(allow_null=True, help_text="The file's bytes, once ready.")
+    file_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Export
+        fields = [
+            "id",
+            "url",
+            "format",
+            "status",
+            "expired",
+            "filters",
+            "description",
+            "total",
+            "done",
+            "requested_at",
+            "requested_by",
+            "api_key",
+            "started_at",
+            "finished_at",
+            "expires_at",
+            "error",
+            "size",
+            "file_url",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+            "example": {"cycle": ["2026-10"], "product": ["1", "3"]},
+        }
+    )
+    def get_filters(self, export: Export) -> dict[str, list[str]]:
+        return dict(QueryDict(export.query).lists())
+
+    @extend_schema_field(
+        {
+            "type": "string",
+            "format": "uri",
+            "nullable": True,
+            "description": "Where to download the file: null until it is ready, and once "
+            "it has expired.",
+        }
+    )
+    def get_file_url(self, export: Export) -> str | None:
+        if not export.is_downloadable:
+            return None
+        url = reverse("api:export_file", args=[export.pk])
+        return self.context["request"].build_absolute_uri(url)

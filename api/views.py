@@ -1,4 +1,5 @@
-"""The read-only REST API (`/api/v1/`), and the console's API keys page for owners.
+"""The REST API (`/api/v1/`): it reads, and asks for and downloads exports; and the
+console's API keys page for owners.
 
 Every query starts from the request's organization (a member's current one, or the
 key's), as the console's pages do; another organization's id is a 404 like a missing one.
@@ -13,10 +14,11 @@ import logging
 from django.conf import settings
 from django.contrib import messages
 from django.db.models import Prefetch
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import (
@@ -29,22 +31,29 @@ from drf_spectacular.utils import (
 from rest_framework import generics
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import JSONParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bills.audit import audit_record
+from bills.exporting import audited_filters, describe_filter
 from bills.filters import SORT_FIELDS, BillFilter, OrderFilter, bill_filter, order_filter
 from bills.models import AuditEvent, Bill, Order, Product, ProductPrice
 from bills.paging import DEFAULT_PER_PAGE, PER_PAGE_CHOICES, CountedPaginator
 from bills.pdf import MAX_LINES, BillTooLarge, RenderTimedOut, render_bill_pdf
 from bills.summaries import bill_summary
+from exports.models import Export
+from exports.services import TooManyExports, export_refusal, export_request, fail_stalled
+from exports.views import send_export
 
 from .forms import ApiKeyForm
 from .models import ApiKey
 from .serializers import (
     BillDetailSerializer,
     BillSerializer,
+    ExportSerializer,
+    NewExportSerializer,
     OrderSerializer,
     ProductSerializer,
     Totals,
@@ -103,6 +112,9 @@ MONTH_PARAMETERS = [
 # <int:pk> takes digits only: a minus sign never reaches the API.
 ID_PARAMETER = OpenApiParameter(
     "id", {"type": "integer", "minimum": 0}, OpenApiParameter.PATH, description="Its id."
+)
+EXPORT_ID_PARAMETER = OpenApiParameter(
+    "id", {"type": "string", "format": "uuid"}, OpenApiParameter.PATH, description="Its id."
 )
 SORT_PARAMETER = OpenApiParameter(
     "sort",
@@ -210,17 +222,37 @@ class BillDetail(generics.RetrieveAPIView):
         )
 
 
-class PdfRenderer(BaseRenderer):
-    media_type = "application/pdf"
-    format = "pdf"
+class FileRenderer(BaseRenderer):
+    """A file the view sends itself (an HttpResponse), for a client that accepts only its
+    type; an error's JSON body is rendered as JSON."""
+
     charset = None
     render_style = "binary"
 
     def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
         if isinstance(data, bytes):
             return data
-        # An error's JSON body, when the client asked for a PDF only.
         return JSONRenderer().render(data)
+
+
+class PdfRenderer(FileRenderer):
+    media_type = "application/pdf"
+    format = "pdf"
+
+
+class XlsxRenderer(FileRenderer):
+    media_type = Export.CONTENT_TYPES[Export.Format.XLSX]
+    format = "xlsx"
+
+
+class CsvRenderer(FileRenderer):
+    media_type = "text/csv"
+    format = "csv"
+
+
+class ZipRenderer(FileRenderer):
+    media_type = Export.CONTENT_TYPES[Export.Format.ZIP]
+    format = "zip"
 
 
 class BillPdf(APIView):
@@ -316,6 +348,175 @@ class OrderDetail(generics.RetrieveAPIView):
         return Order.objects.for_organization(_organization(self.request)).select_related(
             "product", "ordered_by"
         )
+
+
+# Exports: the Exports page's background jobs, asked for and downloaded by a script -----
+
+
+def _exports(request):
+    """Every export query starts here: the request's organization's exports only."""
+    return Export.objects.for_organization(_organization(request)).select_related(
+        "organization", "api_key"
+    )
+
+
+BODY_ERRORS = {
+    400: OpenApiResponse(
+        {
+            "type": "object",
+            "additionalProperties": {
+                "oneOf": [
+                    {"type": "string"},
+                    {"type": "array", "items": {"type": "string"}},
+                    {
+                        "type": "object",
+                        "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                    },
+                ]
+            },
+        },
+        description="The body is not valid JSON, or a field or filter is wrong: what is "
+        "wrong, per field (a filter's under `filters`). Nothing is queued.",
+    ),
+    415: OpenApiResponse(DETAIL, description="The body is not `application/json`."),
+}
+
+
+@extend_schema_view(
+    get=extend_schema(
+        responses={200: ExportSerializer(many=True)} | NO_SUCH_PAGE | ERRORS,
+        description="The organization's exports, newest first, whoever asked for them.",
+    ),
+    post=extend_schema(
+        request=NewExportSerializer,
+        responses={
+            202: OpenApiResponse(ExportSerializer, description="Queued; see Location."),
+            200: OpenApiResponse(
+                ExportSerializer,
+                description="The same export, asked for with the same key or by the same "
+                "member, is already queued or running: that one.",
+            ),
+            409: OpenApiResponse(
+                DETAIL,
+                description="As many exports as one may have are queued or running "
+                "(settings.EXPORTS_ACTIVE_PER_USER).",
+            ),
+            422: OpenApiResponse(
+                DETAIL,
+                description="The selection cannot be exported in this format: too many "
+                "bills for one sheet or one ZIP, or no bill for a ZIP.",
+            ),
+        }
+        | BODY_ERRORS
+        | ERRORS,
+        description="Ask for an export of the bills the filters select, as the Bills "
+        "page's Export Data and Download Bills (ZIP) do: a background job. Follow its "
+        "`url` until `status` is `ready`, then download `file_url`.",
+    ),
+)
+class ExportList(generics.ListCreateAPIView):
+    """Exports: xlsx, CSV or a ZIP of bill PDFs, made in the background."""
+
+    serializer_class = ExportSerializer
+    pagination_class = Pagination
+    parser_classes = [JSONParser]
+
+    def get_queryset(self):
+        return _exports(self.request)
+
+    def list(self, request, *args, **kwargs) -> Response:
+        fail_stalled()
+        return super().list(request, *args, **kwargs)
+
+    def create(self, request, *args, **kwargs) -> Response:
+        asked = NewExportSerializer(data=request.data)
+        asked.is_valid(raise_exception=True)
+        file_format = asked.validated_data["format"]
+        query = QueryDict(mutable=True)
+        for name, values in asked.validated_data["filters"].items():
+            query.setlist(name, values)
+        bills = bill_filter(query, request)
+        if bills.is_bound and not bills.is_valid():
+            raise ValidationError({"filters": _invalid_filter(bills).detail})
+        count = bills.qs.count()
+        if refusal := export_refusal(file_format, count):
+            return Response({"detail": refusal}, status=422)
+        api_key = getattr(request, "api_key", None)
+        try:
+            export, new = export_request(
+                organization=request.organization,
+                user=None if api_key else request.user,
+                api_key=api_key,
+                file_format=file_format,
+                bills=bills,
+                description=describe_filter(bills),
+                total=count,
+            )
+        except TooManyExports:
+            limit = settings.EXPORTS_ACTIVE_PER_USER
+            detail = ngettext(
+                "%(count)d export is already queued or running; "
+                "wait for it to finish, then ask again.",
+                "%(count)d exports are already queued or running; "
+                "wait for one to finish, then ask again.",
+                limit,
+            ) % {"count": limit}
+            return Response({"detail": detail}, status=409)
+        if new:
+            _audit(
+                request,
+                action=AuditEvent.Action.EXPORT_REQUESTED,
+                obj=export,
+                details={"format": file_format, "filters": audited_filters(bills), "rows": count},
+            )
+        data = self.get_serializer(export).data
+        return Response(data, status=202 if new else 200, headers={"Location": str(data["url"])})
+
+
+@extend_schema_view(
+    get=extend_schema(
+        parameters=[EXPORT_ID_PARAMETER],
+        responses={200: ExportSerializer} | NOT_FOUND | ERRORS,
+    )
+)
+class ExportDetail(generics.RetrieveAPIView):
+    """An export's progress: queued, running (`done` of `total`), ready, failed, cancelled."""
+
+    serializer_class = ExportSerializer
+
+    def get_queryset(self):
+        return _exports(self.request)
+
+    def retrieve(self, request, *args, **kwargs) -> Response:
+        fail_stalled()
+        return super().retrieve(request, *args, **kwargs)
+
+
+class ExportFile(APIView):
+    """A ready export's file, audited like the Exports page's download."""
+
+    renderer_classes = [JSONRenderer, XlsxRenderer, CsvRenderer, ZipRenderer]
+
+    @extend_schema(
+        parameters=[EXPORT_ID_PARAMETER],
+        responses={
+            (200, renderer.media_type): OpenApiResponse(OpenApiTypes.BINARY)
+            for renderer in (XlsxRenderer, CsvRenderer, ZipRenderer)
+        }
+        | {
+            409: OpenApiResponse(DETAIL, description="Not ready: queued, running, failed."),
+            410: OpenApiResponse(DETAIL, description="Expired: ask for the export again."),
+        }
+        | NOT_FOUND
+        | ERRORS,
+    )
+    def get(self, request, pk) -> HttpResponse:
+        export = get_object_or_404(_exports(request), pk=pk)
+        if export.is_expired:
+            return Response({"detail": _("That export has expired; export again.")}, status=410)
+        if not export.is_downloadable:
+            return Response({"detail": _("That export is not ready to download.")}, status=409)
+        return send_export(request._request, export, api_key=getattr(request, "api_key", None))
 
 
 # The console's pages: the API's docs, and the API keys page for owners ---------------

@@ -397,7 +397,7 @@ EXPORTS_STORAGE_ALIAS = "exports"
 EXPORT_RETENTION = dt.timedelta(days=int(os.environ.get("EXPORT_RETENTION_DAYS", "7")))
 # A running export that reports no progress for this long has lost its worker.
 EXPORT_STALLED_SECONDS = int(os.environ.get("EXPORT_STALLED_SECONDS", "120"))
-# Queued or running exports one member may have at once.
+# Queued or running exports one member, or one API key, may have at once.
 EXPORTS_ACTIVE_PER_USER = int(os.environ.get("EXPORTS_ACTIVE_PER_USER", "3"))
 # Export Data downloads at once up to this many bills, and queues a job beyond
 # (bench/bench_export.py: about 3 seconds of work each, see the README).
@@ -407,8 +407,8 @@ EXPORT_INLINE_MAX_ROWS = {"xlsx": 20_000, "csv": 100_000}
 # (bench/bench_jobs.py --parts zip; the README has the figures).
 EXPORT_ZIP_MAX_BILLS = int(os.environ.get("EXPORT_ZIP_MAX_BILLS", "1000"))
 
-# The read-only API (api/, README "API"). A key acts with API_KEY_ROLE in its organization
-# (bills/roles.py): Finance, who may read bills, PDFs, products and orders.
+# The API (api/, README "API"). A key acts with API_KEY_ROLE in its organization
+# (bills/roles.py): Finance, who may read bills, PDFs, products and orders, and export bills.
 API_KEY_ROLE = "finance"
 # Requests per key per calendar minute, counted in the database (shared by every server).
 API_RATE_LIMIT_PER_MINUTE = int(os.environ.get("API_RATE_LIMIT_PER_MINUTE", "120"))
@@ -420,7 +420,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["api.permissions.ConsoleRole"],
     "DEFAULT_THROTTLE_CLASSES": ["api.throttling.ApiKeyRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": [],  # read-only: nothing is sent in a body
+    "DEFAULT_PARSER_CLASSES": [],  # no body, but the exports' POST (JSON: api.views.ExportList)
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # Money is never a float: DecimalFields are strings (api/serializers.py MoneyField).
     "COERCE_DECIMAL_TO_STRING": True,
@@ -430,7 +430,10 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Billing console API",
-    "DESCRIPTION": "Read-only access to an organization's bills, PDFs, products and orders.",
+    "DESCRIPTION": (
+        "An organization's bills, PDFs, products and orders, read with an API key; "
+        "and exports of its bills, asked for and downloaded."
+    ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["api.permissions.ConsoleRole"],
@@ -439,5 +442,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "BillStatusEnum": "bills.models.Bill.Status",
         "OrderStatusEnum": "bills.models.Order.Status",
+        "ExportFormatEnum": "exports.models.Export.Format",
+        "ExportStatusEnum": "exports.models.Export.Status",
     },
 }

@@ -36,6 +36,14 @@ def describe_filter(filterset: BillFilter) -> str:
     return "; ".join(parts) or _("all bills")
 
 
+def audited_filters(filterset: BillFilter) -> dict:
+    """The filter as the audit trail keeps it: `{"product": ["1", "2"], "status": "pending"}`."""
+    return {
+        name: values if len(values) > 1 else values[0]
+        for name, values in filterset.as_query().lists()
+    }
+
+
 def write_bills_file(
     file_format: str,
     bills: QuerySet[Bill],

@@ -65,6 +65,9 @@ REQUIRED_ROLE: dict[str, Role] = {
     "api:products": Role.FINANCE,  # the Product Market's catalogue and prices
     "api:orders": Role.FINANCE,
     "api:order": Role.FINANCE,
+    "api:exports": Role.FINANCE,  # Export Data and Download Bills (ZIP), and their files
+    "api:export": Role.FINANCE,
+    "api:export_file": Role.FINANCE,
     "api:keys": Role.OWNER,
     "api:key_create": Role.OWNER,
     "api:key_revoke": Role.OWNER,

@@ -27,11 +27,11 @@ from django.views import defaults
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from exports.models import Export
-from exports.services import TooManyExports, export_request
+from exports.services import TooManyExports, export_refusal, export_request
 
 from . import excel
 from .audit import audit_record, client_ip
-from .exporting import describe_filter, write_bills_file
+from .exporting import audited_filters, describe_filter, write_bills_file
 from .filters import BillFilter, IdChoiceField, activity_filter, bill_filter, order_filter
 from .forms import MemberAddForm, MemberRoleForm, OrderForm
 from .middleware import SESSION_KEY
@@ -579,8 +579,6 @@ def _is_database_unavailable(exception: BaseException | None) -> bool:
 # The Bills page's filter as a download. The same FilterSet and query string as the list,
 # so a file holds exactly the bills the screen selects, in the list's order.
 
-XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
 
 def _filter_errors(filterset: BillFilter) -> str:
     form = filterset.form
@@ -617,18 +615,8 @@ def bill_export_zip(request: HttpRequest) -> HttpResponse:
     if response is not None:
         return response
     count = filterset.qs.count()
-    if count > settings.EXPORT_ZIP_MAX_BILLS:
-        messages.error(
-            request,
-            _(
-                "Nothing was queued. This filter selects %(count)s bills; one ZIP holds at most "
-                "%(max)s. Narrow the filter, for example to one billing cycle or one product."
-            )
-            % {"count": quantity(count), "max": quantity(settings.EXPORT_ZIP_MAX_BILLS)},
-        )
-        return _back_to_list(request)
-    if not count:
-        messages.error(request, _("Nothing was queued: this filter selects no bills."))
+    if refusal := export_refusal(Export.Format.ZIP, count):
+        messages.error(request, refusal)
         return _back_to_list(request)
     return _queue_export(request, Export.Format.ZIP, filterset, count)
 
@@ -688,7 +676,7 @@ def _queue_export(request: HttpRequest, file_format: str, filterset, count: int)
             obj=export,
             details={
                 "format": file_format,
-                "filters": _audited_filters(filterset),
+                "filters": audited_filters(filterset),
                 "rows": count,
             },
         )
@@ -705,27 +693,16 @@ def _queue_export(request: HttpRequest, file_format: str, filterset, count: int)
     return redirect("exports:list")
 
 
-def _audited_filters(filterset) -> dict:
-    return {
-        name: values if len(values) > 1 else values[0]
-        for name, values in filterset.as_query().lists()
-    }
-
-
-def _too_many_bills(request: HttpRequest, count: int | None = None) -> HttpResponse:
-    limits = {"count": quantity(count or 0), "max": quantity(excel.MAX_XLSX_BILLS)}
-    if count:
-        message = _(
-            "Nothing was exported. This filter selects %(count)s bills; an Excel sheet holds "
-            "at most %(max)s bills. Narrow the filter, for example to fewer billing cycles, "
-            "or download the CSV."
-        )
-    else:
-        message = _(
+def _too_many_bills(request: HttpRequest) -> HttpResponse:
+    """Bills issued between the count and the export pushed it over an Excel sheet."""
+    messages.error(
+        request,
+        _(
             "Nothing was exported. An Excel sheet holds at most %(max)s bills. Narrow the "
             "filter, for example to fewer billing cycles, or download the CSV."
         )
-    messages.error(request, message % limits)
+        % {"max": quantity(excel.MAX_XLSX_BILLS)},
+    )
     return _back_to_list(request)
 
 
@@ -735,21 +712,21 @@ def _bill_export(request: HttpRequest, file_format: str) -> HttpResponse:
         return response
     organization = request.organization
     count = filterset.qs.count()
-    if file_format == "xlsx" and count > excel.MAX_XLSX_BILLS:
-        return _too_many_bills(request, count)
+    if refusal := export_refusal(file_format, count):
+        messages.error(request, refusal)
+        return _back_to_list(request)
     if count > settings.EXPORT_INLINE_MAX_ROWS[file_format]:
         return _queue_export(request, file_format, filterset, count)
     try:
         output, summary = _write_export(file_format, filterset, organization)
     except excel.TooManyRows:
-        # Bills issued between the count and the export pushed it over the limit.
         return _too_many_bills(request)
     audit_record(
         request=request,
         action=AuditEvent.Action.BILLS_EXPORT,
         details={
             "format": file_format,
-            "filters": _audited_filters(filterset),
+            "filters": audited_filters(filterset),
             "rows": summary.rows,
             "consumption": summary.consumption,
             "overdraft": summary.overdraft,
@@ -761,7 +738,7 @@ def _bill_export(request: HttpRequest, file_format: str) -> HttpResponse:
         output,
         as_attachment=True,
         filename=f"bills-{organization.slug}-{today:%Y%m%d}.{file_format}",
-        content_type=XLSX_CONTENT_TYPE if file_format == "xlsx" else "text/csv; charset=utf-8",
+        content_type=Export.CONTENT_TYPES[file_format],
     )
     add_never_cache_headers(response)
     return response

@@ -15,7 +15,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, npgettext
 from django.utils.translation import gettext_lazy as _
 
 from bills.models import Organization, TenantQuerySet
@@ -63,6 +63,11 @@ class Export(models.Model):
         CANCELLED = "cancelled", _("Cancelled")
 
     ACTIVE = (Status.QUEUED, Status.RUNNING)
+    CONTENT_TYPES = {
+        Format.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        Format.CSV: "text/csv; charset=utf-8",
+        Format.ZIP: "application/zip",
+    }
 
     # Not a counter: an export's address reveals nothing about how many others exist.
     id = models.UUIDField(
@@ -83,6 +88,16 @@ class Export(models.Model):
         verbose_name=_("requested by"),
     )
     requested_by_name = models.CharField(max_length=150, verbose_name=_("requested by name"))
+    # Asked for through the API with this key (then requested_by is empty and
+    # requested_by_name is the key's name). Keys are revoked, never deleted.
+    api_key = models.ForeignKey(
+        "api.ApiKey",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("API key"),
+    )
     requested_at = models.DateTimeField(default=timezone.now, verbose_name=_("requested at"))
     file_format = models.CharField(_("format"), max_length=8, choices=Format.choices)
     # The filter as it was asked for (the Bills page's own query), frozen at request time.
@@ -164,7 +179,14 @@ class Export(models.Model):
 
     @property
     def unit(self) -> str:
-        return _("bills") if self.file_format == self.Format.ZIP else _("rows")
+        # What `total` counts, agreeing with it: "1 row", "2 rows".
+        if self.file_format == self.Format.ZIP:
+            return npgettext("export unit", "bill", "bills", self.total)
+        return npgettext("export unit", "row", "rows", self.total)
+
+    @property
+    def content_type(self) -> str:
+        return self.CONTENT_TYPES[self.file_format]
 
     @property
     def filename(self) -> str:

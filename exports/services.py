@@ -4,23 +4,46 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from bills import excel
 from bills.filters import BillFilter
 from bills.models import Organization
+from bills.templatetags.billing import quantity
 
 from .models import Export
 from .tasks import run_export
 
 
 class TooManyExports(Exception):
-    """The member already has as many exports queued or running as one may."""
+    """The member (or API key) already has as many exports queued or running as one may."""
+
+
+def export_refusal(file_format: str, count: int) -> str | None:
+    """Why `count` selected bills cannot be exported as `file_format`, in the active
+    language; None when they can. The console's buttons and the API both ask here."""
+    if file_format == Export.Format.XLSX and count > excel.MAX_XLSX_BILLS:
+        return _(
+            "Nothing was exported. This filter selects %(count)s bills; an Excel sheet holds "
+            "at most %(max)s bills. Narrow the filter, for example to fewer billing cycles, "
+            "or download the CSV."
+        ) % {"count": quantity(count), "max": quantity(excel.MAX_XLSX_BILLS)}
+    if file_format == Export.Format.ZIP and count > settings.EXPORT_ZIP_MAX_BILLS:
+        return _(
+            "Nothing was queued. This filter selects %(count)s bills; one ZIP holds at most "
+            "%(max)s. Narrow the filter, for example to one billing cycle or one product."
+        ) % {"count": quantity(count), "max": quantity(settings.EXPORT_ZIP_MAX_BILLS)}
+    if file_format == Export.Format.ZIP and not count:
+        return _("Nothing was queued: this filter selects no bills.")
+    return None
 
 
 def export_request(
     *,
     organization: Organization,
-    user,
+    user=None,
+    api_key=None,
     file_format: str,
     bills: BillFilter,
     description: str,
@@ -28,12 +51,19 @@ def export_request(
 ) -> tuple[Export, bool]:
     """Queue an export of the bills `bills` selects; returns it and whether it is new.
 
-    The same member asking again for the same selection and format while one is queued or
-    running gets that one back. `bills` must be valid: an invalid filter is refused before
-    anything is queued.
+    It is asked for by a member (`user`) or through the API with `api_key`. The same one
+    asking again for the same selection and format while one is queued or running gets
+    that one back. `bills` must be valid: an invalid filter is refused before anything is
+    queued.
     """
     query = bills.as_query().urlencode()
-    active = Export.objects.for_organization(organization).active().filter(requested_by=user)
+    if api_key is not None:
+        requester = {"requested_by": None, "api_key": api_key}
+        name = api_key.name
+    else:
+        requester = {"requested_by": user, "api_key": None}
+        name = user.get_full_name() or user.get_username()
+    active = Export.objects.for_organization(organization).active().filter(**requester)
     same = active.filter(file_format=file_format, query=query).first()
     if same is not None:
         return same, False
@@ -41,8 +71,8 @@ def export_request(
         raise TooManyExports
     export = Export.objects.create(
         organization=organization,
-        requested_by=user,
-        requested_by_name=user.get_full_name() or user.get_username(),
+        **requester,
+        requested_by_name=name[:150],
         requested_at=timezone.now(),
         file_format=file_format,
         query=query,

@@ -14,12 +14,6 @@ from bills.models import AuditEvent
 from .models import Export
 from .services import export_cancel, fail_stalled
 
-CONTENT_TYPES = {
-    Export.Format.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    Export.Format.CSV: "text/csv; charset=utf-8",
-    Export.Format.ZIP: "application/zip",
-}
-
 
 def _exports(request: HttpRequest):
     """Every export query starts here: the current organization's exports only."""
@@ -67,17 +61,23 @@ def export_download(request: HttpRequest, pk) -> HttpResponse:
             else _("That export is not ready to download."),
         )
         return redirect("exports:list")
+    return send_export(request, export)
+
+
+def send_export(request: HttpRequest, export: Export, api_key=None) -> FileResponse:
+    """A downloadable export's file, audited (naming the API key when a script asked)."""
     audit_record(
         action=AuditEvent.Action.EXPORT_DOWNLOAD,
         request=request,
         obj=export,
         details={"format": export.file_format, "size": export.size, "filter": export.description},
+        api_key=api_key,
     )
     return FileResponse(
         export.file.open("rb"),
         as_attachment=True,
         filename=export.filename,
-        content_type=CONTENT_TYPES[export.file_format],
+        content_type=export.content_type,
     )
 
 

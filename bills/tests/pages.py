@@ -62,7 +62,7 @@ def sampler(*, bill, order, product, user) -> Callable[[str, str], Any]:
         if parameter == "note_pk":
             # The first credit note of `bill` (the `site` fixture issues one).
             return bill.credit_notes.order_by("pk").values_list("pk", flat=True).first() or 0
-        if parameter == "pk" and url_name.startswith("exports:"):
+        if parameter == "pk" and url_name.startswith(("exports:", "api:export")):
             # The first export of `bill`'s organization, or a missing one.
             export = Export.objects.filter(organization=bill.organization_id).first()
             return export.pk if export is not None else uuid.UUID(int=0)
