@@ -28,6 +28,7 @@ from bills.models import AuditEvent
 from bills.services import bill_clear
 from exports.models import Export
 from exports.tasks import run_export
+from exports.tests.test_worker import run_worker
 
 
 @pytest.fixture
@@ -332,3 +333,17 @@ def test_an_export_holds_what_the_bills_list_selects_or_is_refused_like_it(
     else:
         assert asked.status_code in (200, 202)
         assert asked.json()["total"] == listed.json()["count"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_scripts_export_runs_through_a_real_worker(api_client, bills, export_storage):
+    export = ask(api_client, {"format": "csv", "filters": {"cycle_from": "2026-08"}}).json()
+    assert api_client.get(export["url"]).json()["status"] == "queued"
+
+    run_worker(export_storage)
+
+    ready = api_client.get(export["url"]).json()
+    assert ready["status"] == "ready", ready["error"]
+    _response, body = download(api_client, ready["file_url"])
+    numbers = [row[0] for row in csv.reader(io.StringIO(body.decode("utf-8-sig")))][1:]
+    assert sorted(numbers) == sorted(bill.number for bill in bills[2:])
