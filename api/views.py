@@ -259,6 +259,8 @@ class BillPdf(APIView):
     """Download Bill: the same PDF, renderer and cache as the console's, and audited alike."""
 
     renderer_classes = [JSONRenderer, PdfRenderer]
+    # No HEAD: it would be audited as a download that never happened.
+    http_method_names = ["get", "options"]
 
     @extend_schema(
         parameters=[ID_PARAMETER],
@@ -496,6 +498,7 @@ class ExportFile(APIView):
     """A ready export's file, audited like the Exports page's download."""
 
     renderer_classes = [JSONRenderer, XlsxRenderer, CsvRenderer, ZipRenderer]
+    http_method_names = ["get", "options"]  # as BillPdf's
 
     @extend_schema(
         parameters=[EXPORT_ID_PARAMETER],

@@ -206,6 +206,17 @@ def test_what_one_file_cannot_hold_is_a_422(api_client, bills, monkeypatch, sett
     assert not Export.objects.exists()
 
 
+def test_a_head_request_is_refused_rather_than_audited_as_a_download(api_client, bills):
+    export = ask(api_client, {"format": "csv"}).json()
+    run(export["id"])
+
+    assert api_client.head(export["url"] + "file/").status_code == 405
+    assert api_client.head(f"/api/v1/bills/{bills[0].pk}/pdf/").status_code == 405
+    assert not AuditEvent.objects.filter(
+        action__in=[AuditEvent.Action.EXPORT_DOWNLOAD, AuditEvent.Action.BILL_DOWNLOAD]
+    ).exists()
+
+
 def test_a_file_not_ready_is_a_409_and_an_expired_one_a_410(api_client, bills):
     export = ask(api_client, {"format": "csv"}).json()
     file_url = export["url"] + "file/"
