@@ -1,5 +1,6 @@
 """Two web servers behind one (imaginary) load balancer: one PostgreSQL, one Redis, one
-directory for the PDFs and the exports. What a member does through one, the other shows.
+directory for the PDFs and the exports. What a member or a script with an API key does
+through one, the other shows.
 
 Real processes: Debian's redis-server on a socket of its own, two gunicorns with
 gunicorn.conf.py and the README's production environment on two free ports, and a
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import re
 import secrets
@@ -26,7 +28,7 @@ from dataclasses import dataclass, field
 from http.client import HTTPConnection
 from http.cookies import SimpleCookie
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import lxml.html
 import pytest
@@ -34,6 +36,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.db import connection
 
+from api.models import ApiKey
 from bills.tests.fixtures import PASSWORD
 from bills.tests.html import bill_rows
 from bills.tests.redis_server import MISSING, REDIS_SERVER, redis_server
@@ -76,13 +79,19 @@ class Browser:
     """One person's browser: its cookies go to whichever server the balancer picks."""
 
     cookies: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)  # a script's Authorization
 
-    def request(self, server: Server, method: str, path: str, form=None) -> Response:
+    def request(
+        self, server: Server, method: str, path: str, form=None, *, json_body=None
+    ) -> Response:
         origin = f"https://{HOST}:{server.port}"
-        headers = {"Host": f"{HOST}:{server.port}", "X-Forwarded-Proto": "https"}
+        headers = {"Host": f"{HOST}:{server.port}", "X-Forwarded-Proto": "https"} | self.headers
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         body = None
+        if json_body is not None:
+            body = json.dumps(json_body)
+            headers["Content-Type"] = "application/json"
         if form is not None:
             body = urlencode(form, doseq=True)
             headers |= {
@@ -320,3 +329,27 @@ def test_an_export_queued_through_a_downloads_through_b(cluster, member, bill):
     assert download.status == 200
     archive = zipfile.ZipFile(io.BytesIO(download.content))
     assert f"{bill.number}.pdf" in archive.namelist()
+
+
+def test_a_scripts_export_and_its_keys_revocation_hold_on_both_servers(cluster, member, bill):
+    alice = Browser()
+    alice.log_in(cluster.a, member.username, PASSWORD)
+    made = alice.submit(cluster.a, "/api-keys/create/", {"name": "Month-end"}, page="/api-keys/")
+    [secret] = lxml.html.fromstring(made.content).xpath("//input[@id='api-key-secret']/@value")
+    script = Browser(headers={"Authorization": f"Bearer {secret}"})
+
+    asked = script.request(cluster.a, "POST", "/api/v1/exports/", json_body={"format": "csv"})
+    assert asked.status == 202, asked.content
+    export = urlsplit(asked.headers["Location"]).path
+    cluster.run_worker()
+    ready = json.loads(script.get(cluster.b, export).content)
+    assert ready["status"] == "ready", ready
+    download = script.get(cluster.b, urlsplit(ready["file_url"]).path)
+    assert download.status == 200
+    assert bill.number in download.content.decode("utf-8-sig")
+
+    # The owner revokes the key on B's page; A refuses it from the next request on.
+    key = ApiKey.objects.get(name="Month-end")
+    revoked = alice.submit(cluster.b, f"/api-keys/{key.pk}/revoke/", {}, page="/api-keys/")
+    assert revoked.status == 302
+    assert script.get(cluster.a, export).status == 401
