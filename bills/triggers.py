@@ -1,29 +1,36 @@
-"""The database triggers that raise Organization.bills_version, made in one place.
+"""Database triggers, made in one place: the ones that raise Organization.bills_version,
+and `TriggersSetAside`, for the migrations that rebuild a table on SQLite.
 
 Every change to an organization's bills or applications, and any change to a product,
 raises the version that keys the Bills page's caches (bills.summaries). Triggers rather
 than Python hooks, because bulk_create, QuerySet.update(), the admin and raw SQL bypass
 those. On PostgreSQL they are statement-level (a bulk insert of a million bills costs one
-UPDATE per organization); on SQLite they are per row.
+UPDATE per organization); on SQLite they are per row. `install_version_triggers` is
+idempotent: it drops each trigger before making it, on both databases, so it always
+leaves exactly the definitions below. To change a definition, edit it here and add a
+migration that runs it again.
 
-SQLite drops a table's triggers, without a word, when a migration rebuilds that table
-(most AlterField, AddConstraint, RemoveField). A migration that rebuilds bills_bill,
-bills_application or bills_product ends with
+SQLite rebuilds a table for most schema changes (AlterField, AddConstraint, RemoveField):
+the rebuild drops the table's own triggers without a word, and a trigger of another table
+that names it (migration 0009's guards name bills_bill from bills_billline, say) stops the
+new table being renamed into place: "error in trigger ...: no such table: main.bills_bill".
+A migration that changes bills_bill, bills_billline, bills_creditnote, bills_order,
+bills_auditevent, bills_application, bills_product or bills_organization wraps its
+operations:
 
-    migrations.RunPython(reinstall_version_triggers, migrations.RunPython.noop)
+    operations = [TriggersSetAside([migrations.AlterField(...)])]
 
-and one that rebuilds bills_organization, which every trigger here names, starts with
-`drop_version_triggers_on_sqlite` (SQLite refuses to rename a table into place while a
-trigger names it). `install_version_triggers` is idempotent: it drops each trigger before
-making it, on both databases, so it always leaves exactly the definitions below. To
-change a definition, edit it here and add a migration that runs it again.
+Migrations 0008 and before predate it: 0009 made 0008's dropped triggers again by hand.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import Callable, Iterable, Iterator
 
+from django.db import migrations
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+from django.db.migrations.operations.base import Operation
 
 # PostgreSQL functions the triggers execute. Applications have an organization_id like
 # bills, so bills_raise_bills_version serves both tables as is.
@@ -187,3 +194,49 @@ def _vendor(schema_editor: BaseDatabaseSchemaEditor) -> str:
     if vendor not in TRIGGERS:
         raise NotImplementedError(f"bills_version triggers for {vendor}")
     return vendor
+
+
+@contextlib.contextmanager
+def sqlite_triggers_set_aside(
+    connection, run: Callable[[str], object], *, keep: Iterable[str] = ()
+) -> Iterator[None]:
+    """On SQLite, every trigger but those named in `keep` dropped, then made again from
+    the SQL SQLite stored for it, exactly as it was; `run` executes each statement (a
+    schema editor's `execute`, which `sqlmigrate` collects, or a cursor's). A trigger
+    that names a column the work inside removed or renamed fails loudly then, and must be
+    defined anew. Nothing on PostgreSQL, whose triggers outlive an ALTER TABLE."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name")
+        saved = [(name, sql) for name, sql in cursor.fetchall() if name not in set(keep)]
+    for name, _sql in saved:
+        run(f'DROP TRIGGER "{name}"')
+    yield
+    for _name, sql in saved:
+        run(sql)
+
+
+class TriggersSetAside(migrations.SeparateDatabaseAndState):
+    """Migration operations that may rebuild a table on SQLite, run with every trigger
+    set aside and made again as it was (see the module's docstring); on PostgreSQL, the
+    operations as they are."""
+
+    def __init__(self, operations: list[Operation]) -> None:
+        super().__init__(database_operations=operations, state_operations=operations)
+
+    def deconstruct(self):
+        return self.__class__.__qualname__, [self.database_operations], {}
+
+    def describe(self) -> str:
+        inside = "; ".join(operation.describe() for operation in self.database_operations)
+        return f"With the triggers set aside on SQLite: {inside}"
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state) -> None:
+        with sqlite_triggers_set_aside(schema_editor.connection, schema_editor.execute):
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state) -> None:
+        with sqlite_triggers_set_aside(schema_editor.connection, schema_editor.execute):
+            super().database_backwards(app_label, schema_editor, from_state, to_state)

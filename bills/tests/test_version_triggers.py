@@ -18,7 +18,11 @@ from django.db import connection
 
 from bills.models import Application, Bill, Organization
 from bills.services import bill_clear
-from bills.triggers import install_version_triggers, version_trigger_names
+from bills.triggers import (
+    install_version_triggers,
+    sqlite_triggers_set_aside,
+    version_trigger_names,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -37,25 +41,6 @@ def triggers() -> set[str]:
 
 
 @contextlib.contextmanager
-def other_triggers_set_aside() -> Iterator[None]:
-    """On SQLite, the guard triggers of migration 0009 that name a table refuse to let it
-    be renamed into place: a migration that rebuilds bills_bill sets them aside, as
-    `manage.py flush` does, and makes them again from their stored SQL."""
-    if connection.vendor != "sqlite":
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
-        saved = [row for row in cursor.fetchall() if row[0] not in version_trigger_names("sqlite")]
-        for name, _ in saved:
-            cursor.execute(f'DROP TRIGGER "{name}"')
-    yield
-    with connection.cursor() as cursor:
-        for _, sql in saved:
-            cursor.execute(sql)
-
-
-@contextlib.contextmanager
 def rebuilt(model, field_name: str) -> Iterator[None]:
     """Widen a column, as a migration's AlterField would, and put it back afterwards
     (the test database outlives the test), triggers and all."""
@@ -64,13 +49,20 @@ def rebuilt(model, field_name: str) -> Iterator[None]:
     wider.set_attributes_from_name(field_name)
     wider.model = model
     wider.max_length = old.max_length + 1
-    with other_triggers_set_aside(), connection.schema_editor() as editor:
+    # The other triggers set aside (bills.triggers): these tests show what the rebuild
+    # does to the version triggers.
+    keep = version_trigger_names("sqlite")
+    with (
+        connection.schema_editor() as editor,
+        sqlite_triggers_set_aside(connection, editor.execute, keep=keep),
+    ):
         editor.alter_field(model, old, wider)
     try:
         yield
     finally:
-        with other_triggers_set_aside(), connection.schema_editor() as editor:
-            editor.alter_field(model, wider, old)
+        with connection.schema_editor() as editor:
+            with sqlite_triggers_set_aside(connection, editor.execute, keep=keep):
+                editor.alter_field(model, wider, old)
             install_version_triggers(editor)
 
 

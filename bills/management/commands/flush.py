@@ -1,5 +1,5 @@
 """`manage.py flush` that also empties the tables whose rows are final (issued bills, the
-audit trail): Django's flush, with the guard triggers of migration 0009 set aside.
+audit trail): Django's flush, with the triggers set aside (bills.triggers).
 
 On PostgreSQL flush is a TRUNCATE, which row triggers do not see. On SQLite it is a DELETE
 per table, which they refuse; so there the triggers are dropped, the tables emptied and
@@ -12,7 +12,7 @@ from __future__ import annotations
 from django.core.management.commands import flush
 from django.db import connections, transaction
 
-GUARD_TRIGGERS = "bills_guard_%"
+from bills.triggers import sqlite_triggers_set_aside
 
 
 class Command(flush.Command):
@@ -20,14 +20,9 @@ class Command(flush.Command):
         connection = connections[options["database"]]
         if connection.vendor != "sqlite":
             return super().handle(**options)
-        with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE %s",
-                [GUARD_TRIGGERS],
-            )
-            triggers = cursor.fetchall()
-            for name, _ in triggers:
-                cursor.execute(f'DROP TRIGGER "{name}"')
+        with (
+            transaction.atomic(using=connection.alias),
+            connection.cursor() as cursor,
+            sqlite_triggers_set_aside(connection, cursor.execute),
+        ):
             super().handle(**options)
-            for _, sql in triggers:
-                cursor.execute(sql)
