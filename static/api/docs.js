@@ -17,5 +17,13 @@
     layout: "BaseLayout",
     // The session's cookie goes with "Try it out"; a key can be entered under Authorize.
     withCredentials: true,
+    // A POST with the session needs the page's CSRF token (Django refuses it without);
+    // a key's request is not checked, and a GET changes nothing.
+    requestInterceptor: function (request) {
+      if (request.method !== "GET" && request.method !== "HEAD") {
+        request.headers["X-CSRFToken"] = container.dataset.csrfToken;
+      }
+      return request;
+    },
   });
 })();
