@@ -10,7 +10,7 @@ from django.core.cache import cache, caches
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from api.services import api_key_create
 from bills import roles, summaries
@@ -28,6 +28,16 @@ CHROMIUM = "/usr/bin/chromium"
 def fast_password_hashing(settings):
     """Tests create many users: PBKDF2's deliberate slowness would cost ~0.5 s each."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def default_language():
+    """LocaleMiddleware activates each request's language in the thread and leaves it
+    there: a test whose client read a page in Chinese would hand Chinese labels to the
+    next test's code outside a request. Each test starts and ends in the default."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)
