@@ -2,9 +2,14 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import secrets
+import subprocess
+import sys
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache, caches
 from django.core.files.base import ContentFile
@@ -281,6 +286,35 @@ def api_key(organization, member):
 def api_client(api_key) -> Client:
     """A script with Acme's key: no session, the key in every request's header."""
     return Client(headers={"authorization": f"Bearer {api_key[1]}"})
+
+
+# Production set-up, in subprocesses -------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def production_static(tmp_path_factory) -> Path:
+    """`collectstatic` as production runs it (DEBUG off: hashed names, gzip and brotli
+    copies), once for every test that serves static files the production way: compressing
+    the API docs' large bundles makes it the slowest step of those tests. Read only."""
+    static_root = tmp_path_factory.mktemp("production-static")
+    env = {key: value for key, value in os.environ.items() if not key.startswith("DJANGO_")}
+    env |= {
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "billing.example.com",
+        "STATIC_ROOT": str(static_root),
+        "DJANGO_SETTINGS_MODULE": "billing_console.settings",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity=0"],
+        cwd=django_settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    return static_root
 
 
 # Real-browser tests ---------------------------------------------------------------------
