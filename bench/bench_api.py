@@ -23,7 +23,6 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from unittest import mock
@@ -39,7 +38,7 @@ os.environ.setdefault("SECRET_KEY", "bench-only-not-a-secret")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
-os.environ.setdefault("STATIC_ROOT", tempfile.mkdtemp(prefix="bench-api-static-"))
+smoke.static_root("api")
 
 import django  # noqa: E402
 
@@ -106,7 +105,8 @@ def main() -> None:
     # The run is not a script to slow down.
     settings.API_RATE_LIMIT_PER_MINUTE = 10**9
 
-    call_command("collectstatic", interactive=False, verbosity=0)
+    if not smoke.collected_static():
+        call_command("collectstatic", interactive=False, verbosity=0)
     organization = Organization.objects.get(slug=BIG_ORGANIZATION)
     user = get_user_model().objects.get(username=BENCH_USER)
     page = Client()

@@ -25,7 +25,6 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from unittest import mock
@@ -42,7 +41,7 @@ os.environ.setdefault("ALLOWED_HOSTS", "testserver")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 # DEBUG off means the production static storage, which needs collectstatic's manifest.
-os.environ.setdefault("STATIC_ROOT", tempfile.mkdtemp(prefix="bench-bill-list-static-"))
+smoke.static_root("bill-list")
 
 import django  # noqa: E402
 
@@ -201,7 +200,8 @@ def main() -> None:
     if options.smoke:
         options.repeat, options.warmup = 2, 1
 
-    call_command("collectstatic", interactive=False, verbosity=0)
+    if not smoke.collected_static():
+        call_command("collectstatic", interactive=False, verbosity=0)
     organization = Organization.objects.get(slug=BIG_ORGANIZATION)
     user = get_user_model().objects.get(username=BENCH_USER)
     clients = {}

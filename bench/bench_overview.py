@@ -21,7 +21,6 @@ import datetime as dt
 import os
 import statistics
 import sys
-import tempfile
 import time
 import zoneinfo
 from pathlib import Path
@@ -37,7 +36,7 @@ os.environ.setdefault("SECRET_KEY", "bench-only-not-a-secret")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
-os.environ.setdefault("STATIC_ROOT", tempfile.mkdtemp(prefix="bench-overview-static-"))
+smoke.static_root("overview")
 
 import django  # noqa: E402
 
@@ -131,7 +130,8 @@ def main() -> None:
 
     if options.no_sparkline:
         views.bill_sparkline = lambda bills, organization: None
-    call_command("collectstatic", interactive=False, verbosity=0)
+    if not smoke.collected_static():
+        call_command("collectstatic", interactive=False, verbosity=0)
     organization = Organization.objects.get(slug=BIG_ORGANIZATION)
     client = Client()
     client.force_login(get_user_model().objects.get(username=BENCH_USER))

@@ -20,6 +20,8 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode
 
+import smoke
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 STATUS_SCRIPT = ROOT / "bench" / "wrk_status.lua"
@@ -27,7 +29,9 @@ PYTHON = sys.executable
 HOST = "127.0.0.1"
 
 
-def production_env(database_url: str, port: int, static_root: Path, **extra: str) -> dict:
+def production_env(
+    database_url: str, port: int, static_root: Path, cache_dir: Path, **extra: str
+) -> dict:
     """The README's production environment, on loopback, behind an imaginary TLS proxy."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "GUNICORN_"))}
     env.update(
@@ -37,7 +41,7 @@ def production_env(database_url: str, port: int, static_root: Path, **extra: str
         DATABASE_URL=database_url,
         STATIC_ROOT=str(static_root),
         # Rendered PDFs and the Bills page's totals: the run's own, not the checkout's.
-        CACHE_DIR=str(static_root.parent / "cache"),
+        CACHE_DIR=str(cache_dir),
         GUNICORN_BIND=f"{HOST}:{port}",
         LOG_LEVEL="WARNING",
     )
@@ -128,15 +132,18 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def running_console(database_url: str, *, name: str, **extra_env: str) -> Iterator[Console]:
-    """collectstatic into a temp dir, then gunicorn with gunicorn.conf.py until the block ends."""
+    """collectstatic into a temp dir (a smoke run's are collected already), then gunicorn
+    with gunicorn.conf.py until the block ends."""
     OUT.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f"billing-bench-{name}-"))
     port = free_port()
-    env = production_env(database_url, port, work / "static", **extra_env)
+    static_root = smoke.collected_static() or work / "static"
+    env = production_env(database_url, port, static_root, work / "cache", **extra_env)
     access_log = OUT / f"{name}-access.log"
     access_log.unlink(missing_ok=True)
     env.setdefault("GUNICORN_ACCESS_LOG", str(access_log))
-    manage(env, "collectstatic", "--noinput", "--verbosity", "0")
+    if not smoke.collected_static():
+        manage(env, "collectstatic", "--noinput", "--verbosity", "0")
     log_path = OUT / f"{name}-gunicorn.log"
     with open(log_path, "w") as log:
         process = subprocess.Popen(

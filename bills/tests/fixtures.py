@@ -2,15 +2,20 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import secrets
+import subprocess
+import sys
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache, caches
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from api.services import api_key_create
 from bills import roles, summaries
@@ -28,6 +33,16 @@ CHROMIUM = "/usr/bin/chromium"
 def fast_password_hashing(settings):
     """Tests create many users: PBKDF2's deliberate slowness would cost ~0.5 s each."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def default_language():
+    """LocaleMiddleware activates each request's language in the thread and leaves it
+    there: a test whose client read a page in Chinese would hand Chinese labels to the
+    next test's code outside a request. Each test starts and ends in the default."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)
@@ -271,6 +286,35 @@ def api_key(organization, member):
 def api_client(api_key) -> Client:
     """A script with Acme's key: no session, the key in every request's header."""
     return Client(headers={"authorization": f"Bearer {api_key[1]}"})
+
+
+# Production set-up, in subprocesses -------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def production_static(tmp_path_factory) -> Path:
+    """`collectstatic` as production runs it (DEBUG off: hashed names, gzip and brotli
+    copies), once for every test that serves static files the production way: compressing
+    the API docs' large bundles makes it the slowest step of those tests. Read only."""
+    static_root = tmp_path_factory.mktemp("production-static")
+    env = {key: value for key, value in os.environ.items() if not key.startswith("DJANGO_")}
+    env |= {
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "billing.example.com",
+        "STATIC_ROOT": str(static_root),
+        "DJANGO_SETTINGS_MODULE": "billing_console.settings",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity=0"],
+        cwd=django_settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    return static_root
 
 
 # Real-browser tests ---------------------------------------------------------------------

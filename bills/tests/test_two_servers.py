@@ -204,7 +204,9 @@ def stop_server(server: Server) -> None:
 
 
 @pytest.fixture(scope="module")
-def cluster(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Cluster]:
+def cluster(
+    django_db_setup, django_db_blocker, tmp_path_factory, production_static
+) -> Iterator[Cluster]:
     """Redis, then servers A and B with one environment, as two machines would have."""
     with django_db_blocker.unblock():
         if connection.vendor != "postgresql":
@@ -222,7 +224,7 @@ def cluster(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Cl
         "SECRET_KEY": secrets.token_urlsafe(50),  # the same on every machine
         "ALLOWED_HOSTS": HOST,
         "DATABASE_URL": url,
-        "STATIC_ROOT": str(home / "static"),
+        "STATIC_ROOT": str(production_static),
         "CACHE_DIR": str(home / "cache"),
         "EXPORTS_DIR": str(home / "exports"),
         "AXES_FAILURE_LIMIT": str(FAILURE_LIMIT),
@@ -231,14 +233,6 @@ def cluster(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Cl
         "GUNICORN_ACCESS_LOG": str(home / "access.log"),
         "LOG_LEVEL": "INFO",
     }
-    collect = subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert collect.returncode == 0, collect.stderr
     with redis_server() as redis_url:
         env["REDIS_URL"] = redis_url
         servers = [start_server(name, env, home) for name in ("a", "b")]
@@ -249,7 +243,6 @@ def cluster(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Cl
         finally:
             for server in servers:
                 stop_server(server)
-    shutil.rmtree(home / "static", ignore_errors=True)
 
 
 def statuses(response: Response) -> list[str]:
