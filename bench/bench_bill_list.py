@@ -34,14 +34,8 @@ import smoke  # noqa: E402
 
 if smoke.requested():
     smoke.tiny_database("bill-list")
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "billing_console.settings")
-os.environ.setdefault("DEBUG", "0")
-os.environ.setdefault("SECRET_KEY", "bench-only-not-a-secret")
-os.environ.setdefault("ALLOWED_HOSTS", "testserver")
-os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
-os.environ.setdefault("LOG_LEVEL", "WARNING")
 # DEBUG off means the production static storage, which needs collectstatic's manifest.
-smoke.static_root("bill-list")
+smoke.production_settings("bill-list")
 
 import django  # noqa: E402
 

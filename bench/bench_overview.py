@@ -30,13 +30,7 @@ import smoke  # noqa: E402
 
 if smoke.requested():
     smoke.tiny_database("overview")
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "billing_console.settings")
-os.environ.setdefault("DEBUG", "0")
-os.environ.setdefault("SECRET_KEY", "bench-only-not-a-secret")
-os.environ.setdefault("ALLOWED_HOSTS", "testserver")
-os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
-os.environ.setdefault("LOG_LEVEL", "WARNING")
-smoke.static_root("overview")
+smoke.production_settings("overview")
 
 import django  # noqa: E402
 

@@ -62,6 +62,23 @@ def collected_static() -> Path | None:
     return Path(shared) if shared else None
 
 
+def production_settings(name: str) -> None:
+    """The settings of a benchmark that measures the console as production serves it
+    (DEBUG off, quiet logs, the test client's host), unless the environment says otherwise;
+    and its STATIC_ROOT (`static_root`)."""
+    defaults = {
+        "DJANGO_SETTINGS_MODULE": "billing_console.settings",
+        "DEBUG": "0",
+        "SECRET_KEY": "bench-only-not-a-secret",
+        "ALLOWED_HOSTS": "testserver",
+        "SECURE_SSL_REDIRECT": "0",
+        "LOG_LEVEL": "WARNING",
+    }
+    for key, value in defaults.items():
+        os.environ.setdefault(key, value)
+    static_root(name)
+
+
 def static_root(name: str) -> None:
     """STATIC_ROOT for a run with DEBUG off: the shared smoke files, else the environment's,
     else a new temporary directory (for collectstatic, unless `collected_static()`)."""
