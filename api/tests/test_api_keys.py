@@ -10,6 +10,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from api.authentication import ApiKeyAuthentication
 from api.models import ApiKey
@@ -169,6 +170,21 @@ def test_the_limit_is_counted_in_the_database_shared_by_every_server(api_key, bi
     assert bearer(secret).get("/api/v1/bills/").status_code == 200
     assert bearer(secret).get("/api/v1/bills/").status_code == 200
     assert bearer(secret).get("/api/v1/bills/").status_code == 429  # a third "server"
+    assert ApiKey.objects.get().rate_count == 3
+
+
+def test_servers_whose_clocks_differ_count_the_same_minute(api_key, bill, settings, monkeypatch):
+    settings.API_RATE_LIMIT_PER_MINUTE = 2
+    _key, secret = api_key
+    assert bearer(secret).get("/api/v1/bills/").status_code == 200
+
+    # A server whose clock runs 90 seconds ahead: by its own clock, a new minute.
+    ahead = timezone.now() + dt.timedelta(seconds=90)
+    with monkeypatch.context() as skewed:
+        skewed.setattr(timezone, "now", lambda: ahead)
+        assert bearer(secret).get("/api/v1/bills/").status_code == 200
+
+    assert bearer(secret).get("/api/v1/bills/").status_code == 429
     assert ApiKey.objects.get().rate_count == 3
 
 
