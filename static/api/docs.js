@@ -7,6 +7,32 @@
   if (!container || typeof SwaggerUIBundle === "undefined") {
     return;
   }
+  // What WCAG asks of Swagger UI's operations that CSS cannot give (docs.css has the
+  // colours): a name for each form control, keyboard access to each scrolling example.
+  // Added as Swagger UI draws them, since it draws an operation only when it is opened.
+  function describe(root) {
+    root.querySelectorAll("pre.microlight:not([tabindex])").forEach(function (example) {
+      example.setAttribute("tabindex", "0");
+    });
+    root.querySelectorAll("textarea:not([aria-label])").forEach(function (field) {
+      const parameter = field.closest("[data-param-name]");
+      field.setAttribute(
+        "aria-label",
+        parameter ? parameter.dataset.paramName : field.classList.contains("body-param__text")
+          ? "Request body" : "Text"
+      );
+    });
+    root.querySelectorAll("select:not([aria-label])").forEach(function (field) {
+      const parameter = field.closest("[data-param-name]");
+      if (parameter) {
+        field.setAttribute("aria-label", parameter.dataset.paramName);
+      }
+    });
+  }
+  new MutationObserver(function () {
+    describe(container);
+  }).observe(container, { childList: true, subtree: true });
+
   SwaggerUIBundle({
     url: container.dataset.schemaUrl,
     dom_id: "#swagger-ui",
