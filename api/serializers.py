@@ -247,7 +247,8 @@ class NewExportSerializer(serializers.Serializer):
         required=False,
         default=dict,
         help_text=(
-            "The filters of GET /api/v1/bills/, by name: "
+            "The filters of GET /api/v1/bills/, by name "
+            f"({', '.join(f'`{name}`' for name in BillFilter.base_filters)}): "
             '`{"cycle_from": "2026-01", "cycle_to": "2026-06", "product": ["1", "3"]}`. '
             "None: every bill. An unknown name or a bad value is a 400, never a wider export."
         ),
