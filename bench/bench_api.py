@@ -14,12 +14,15 @@ and content) are emptied before every request: the goal compares uncached server
 
 Prints, per scenario and side: SQL queries per request, response size, median, 90th
 percentile and fastest time over --repeat requests (the sides and scenarios take turns),
-the median time in SQL, and the API's median against the page's.
+the median time in SQL, and the API's median against the page's. Then the same for asking
+for a CSV export of each scenario's bills (the job is queued, not run: bench_jobs.py
+measures that), the page's POST against `POST /api/v1/exports/`.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -46,12 +49,14 @@ from django.core.cache import caches  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.db.models import Max  # noqa: E402
+from django.http import QueryDict  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from api.services import api_key_create  # noqa: E402
 from bills import summaries  # noqa: E402
 from bills.models import Bill, Organization, Product  # noqa: E402
+from exports.models import Export  # noqa: E402
 
 
 def scenarios(organization: Organization) -> dict[str, str]:
@@ -138,6 +143,7 @@ def main() -> None:
                 times[name, side].append(elapsed)
                 sql[name, side].append(in_sql)
                 last[name, side] = (queries, size)
+        requests = export_requests(page, api, urls, options.repeat)
         transaction.set_rollback(True)
     for name in urls:
         for side in sides:
@@ -150,6 +156,50 @@ def main() -> None:
                 f"{name:44} {side:4} {queries:>7} {size / 1024:>5.0f} {median:>9.1f} "
                 f"{p90:>7.1f} {min(runs_):>7.1f} {statistics.median(sql[name, side]):>7.1f} "
                 f"{ratio:>7.2f}x"
+            )
+    print_export_requests(requests, urls)
+
+
+def export_requests(page: Client, api: Client, urls: dict[str, str], repeat: int) -> dict:
+    """Asking for a CSV export of each scenario's bills: the Bills page's POST (queueing,
+    as it does beyond EXPORT_INLINE_MAX_ROWS) against `POST /api/v1/exports/` with the
+    same filters. Each request's export is deleted before the next, so none is a repeat."""
+    settings.EXPORT_INLINE_MAX_ROWS = {"xlsx": 0, "csv": 0}  # the page queues every size
+    settings.EXPORTS_ACTIVE_PER_USER = 10**9
+    times = {(name, side): [] for name in urls for side in ("page", "api")}
+    queries = {}
+    for _ in range(repeat):
+        for name, query in urls.items():
+            filters = dict(QueryDict(query.lstrip("?")).lists())
+            for side in ("page", "api"):
+                Export.objects.all().delete()
+                with CaptureQueriesContext(connection) as captured:
+                    started = time.perf_counter()
+                    if side == "page":
+                        response = page.post(f"/bills/export.csv{query}")
+                    else:
+                        response = api.post(
+                            "/api/v1/exports/",
+                            json.dumps({"format": "csv", "filters": filters}),
+                            content_type="application/json",
+                        )
+                    elapsed = (time.perf_counter() - started) * 1000
+                assert response.status_code in (302, 202), (side, response.status_code)
+                assert Export.objects.count() == 1
+                times[name, side].append(elapsed)
+                queries[name, side] = len(captured)
+    return {"times": times, "queries": queries}
+
+
+def print_export_requests(requests: dict, urls: dict[str, str]) -> None:
+    times, queries = requests["times"], requests["queries"]
+    print(f"\nasking for a CSV export (queued), {'median ms':>9} {'min ms':>7} {'queries':>7}")
+    for name in urls:
+        for side in ("page", "api"):
+            runs = times[name, side]
+            print(
+                f"{name:44} {side:4} {statistics.median(runs):>9.1f} {min(runs):>7.1f} "
+                f"{queries[name, side]:>7}"
             )
 
 
