@@ -210,7 +210,8 @@ def sqlite_triggers_set_aside(
         return
     with connection.cursor() as cursor:
         cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name")
-        saved = [(name, sql) for name, sql in cursor.fetchall() if name not in set(keep)]
+        kept = set(keep)
+        saved = [(name, sql) for name, sql in cursor.fetchall() if name not in kept]
     for name, _sql in saved:
         run(f'DROP TRIGGER "{name}"')
     yield
