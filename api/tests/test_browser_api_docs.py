@@ -1,6 +1,7 @@
 """The API's docs page in Chromium: Swagger UI from the console's own files, under the
 console's CSP, "Try it out" working with a member's session, POST included, and the
-operations, once opened, as accessible as the rest of the console."""
+operations, once opened, as accessible as the rest of the console; and the API keys page
+in its empty state on a phone."""
 
 from __future__ import annotations
 
@@ -57,5 +58,16 @@ def test_the_docs_with_operations_opened_and_tried_pass_wcag_21_aa(page, member,
     exports.get_by_role("button", name="Execute").click()
     exports.locator(".live-responses-table tbody .response-col_status").first.wait_for()
     auditor.check()
+
+    assert auditor.found == []
+
+
+def test_the_api_keys_page_with_no_key_yet_passes_wcag_21_aa_on_a_phone(page, member):
+    # Its empty table scrolls sideways at 390 px with nothing in it to focus.
+    page.set_viewport_size({"width": 390, "height": 900})
+    auditor = Auditor(page, AXE_JS.read_text())
+    log_in(page, member.username)
+
+    auditor.visit("/api-keys/")
 
     assert auditor.found == []
